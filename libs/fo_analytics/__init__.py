@@ -1,0 +1,1 @@
+"""The maths: chain state and per-expiry analytics (pure; ``now`` is a parameter)."""

@@ -1,0 +1,1 @@
+"""The wire contract between services: every Redis name and every byte format."""

@@ -1,0 +1,69 @@
+"""Byte formats on the bus (orjson), each carrying a schema version.
+
+Tick batches are stream entries ``{v: <version>, d: <orjson list of ticks>}``; documents
+(instruments, summaries, snapshots) are orjson objects with a top-level ``v``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import orjson
+from fo_models import InstrumentSet, Tick
+
+SCHEMA_VERSION: Final = 1
+
+
+class DecodeError(ValueError):
+    """Bytes on the bus that are not a message of a known kind and version."""
+
+
+def encode_tick_batch(ticks: Iterable[Tick]) -> dict[bytes, bytes]:
+    """Stream entry fields for one batch of ticks."""
+    payload = orjson.dumps([t.to_wire() for t in ticks])
+    return {b"v": str(SCHEMA_VERSION).encode(), b"d": payload}
+
+
+def decode_tick_batch(fields: Mapping[bytes, bytes]) -> list[Tick]:
+    """Ticks of one stream entry; raises DecodeError on a bad or foreign entry."""
+    version = fields.get(b"v")
+    if version != str(SCHEMA_VERSION).encode():
+        raise DecodeError(f"unsupported tick batch version {version!r}")
+    try:
+        return [Tick.from_wire(item) for item in orjson.loads(fields[b"d"])]
+    except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
+        raise DecodeError(f"malformed tick batch: {exc}") from exc
+
+
+def encode_document(kind: str, body: Mapping[str, Any]) -> bytes:
+    """A versioned JSON document; numpy scalars and arrays are serialised natively."""
+    return orjson.dumps(
+        {"v": SCHEMA_VERSION, "type": kind, **body},
+        option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+    )
+
+
+def decode_document(data: bytes, kind: str) -> dict[str, Any]:
+    """Parse a document written by ``encode_document``, checking its kind and version."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("type") != kind:
+        raise DecodeError(f"expected a {kind!r} document")
+    if doc.get("v") != SCHEMA_VERSION:
+        raise DecodeError(f"unsupported {kind} version {doc.get('v')!r}")
+    return doc
+
+
+def encode_instruments(instruments: InstrumentSet) -> bytes:
+    return encode_document("instruments", instruments.to_wire())
+
+
+def decode_instruments(data: bytes) -> InstrumentSet:
+    doc = decode_document(data, "instruments")
+    try:
+        return InstrumentSet.from_wire(doc)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DecodeError(f"malformed instruments document: {exc}") from exc

