@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fo_models import QUOTE_FIELDS
-
 from fo_analytics.chain import ChainState, Leg, StrikeRow
 from fo_analytics.oi import max_pain, ratio_or_none
+from fo_models import QUOTE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)

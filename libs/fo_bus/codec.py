@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
+
 from fo_models import InstrumentSet, Tick
 
 SCHEMA_VERSION: Final = 1
@@ -67,3 +68,15 @@ def decode_instruments(data: bytes) -> InstrumentSet:
         return InstrumentSet.from_wire(doc)
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"malformed instruments document: {exc}") from exc
+
+
+def peek_seq(document: bytes) -> int:
+    """The ``seq`` of a chain document without parsing all of it (it sits near the start)."""
+    start = document.find(b'"seq":', 0, 256)
+    if start >= 0:
+        end = start + 6
+        while end < len(document) and document[end : end + 1].isdigit():
+            end += 1
+        if end > start + 6:
+            return int(document[start + 6 : end])
+    return int(decode_document(document, "chain")["seq"])

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
+from scipy.special import ndtr
+
 from fo_instruments.calendar import IST, listed_expiries, years_to_expiry
 from fo_instruments.catalogue import INDICES, IndexSpec, index_spec
 from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
-from scipy.special import ndtr
 
 # Angel One's index tokens (scrip master), so simulated and live spot tokens agree.
 SPOT_TOKENS = {

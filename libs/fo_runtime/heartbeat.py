@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from fo_bus.names import BusNames
 from redis.exceptions import RedisError
 
+from fo_bus.names import BusNames
 from fo_runtime.lifecycle import wait_or_stop
 
 log = logging.getLogger(__name__)

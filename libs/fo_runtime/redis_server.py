@@ -63,6 +63,7 @@ def start_redis_server(
     workdir: Path, port: int | None = None, timeout: float = 10.0
 ) -> RedisServer:
     """Start redis-server bound to 127.0.0.1 with no persistence; wait until it answers PING."""
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     args = [

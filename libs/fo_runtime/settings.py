@@ -6,10 +6,11 @@ import os
 import socket
 from typing import TypeVar
 
-from fo_bus.names import DEFAULT_NAMESPACE, BusNames
-from fo_instruments.catalogue import INDICES
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fo_bus.names import DEFAULT_NAMESPACE, BusNames
+from fo_instruments.catalogue import INDICES
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -87,7 +88,6 @@ def load_settings(cls: type[S]) -> S:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
             message = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
+            problems.append(f"{str(err['loc'][0]).upper()}: {message}" if err["loc"] else message)
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Gateway: stateless REST and WebSocket fan-out of the snapshots the workers publish."""

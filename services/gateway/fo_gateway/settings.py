@@ -1,0 +1,66 @@
+"""GatewaySettings: listening address, secrets, CORS and WebSocket behaviour."""
+
+from __future__ import annotations
+
+import secrets
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from fo_runtime.settings import CommonSettings
+
+PLACEHOLDER_SECRETS = frozenset({"changeme", "changethis", "secret", "your-secret-key", "dev"})
+
+
+class GatewaySettings(CommonSettings):
+    host: str = Field("0.0.0.0", description="Interface to listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port (Render sets PORT).")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs access tokens; required when broker credentials are set."
+    )
+    angel_api_key: SecretStr | None = Field(
+        None, description="Angel One API key; when absent the product runs in demo mode."
+    )
+    allowed_origins: str = Field(
+        "http://localhost:5173,http://localhost:3000,http://127.0.0.1:5173",
+        description="Comma-separated browser origins allowed for CORS and WebSockets.",
+    )
+    ws_send_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="A client that takes longer to accept a message is dropped."
+    )
+    secret_key_generated: bool = Field(False, exclude=True)
+
+    @property
+    def demo_mode(self) -> bool:
+        return self.angel_api_key is None
+
+    @property
+    def origin_list(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if raw.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; generate one with `openssl rand -hex 32`")
+        if len(raw) < 32:
+            raise ValueError("must be at least 32 characters (`openssl rand -hex 32`)")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _no_wildcard(cls, value: str) -> str:
+        if "*" in value:
+            raise ValueError("list the origins explicitly; '*' is refused")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_required_outside_demo(self) -> GatewaySettings:
+        if self.secret_key is None:
+            if not self.demo_mode:
+                raise ValueError("SECRET_KEY is required when ANGEL_API_KEY is set")
+            object.__setattr__(self, "secret_key", SecretStr(secrets.token_hex(32)))
+            object.__setattr__(self, "secret_key_generated", True)
+        return self

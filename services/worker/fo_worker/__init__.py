@@ -1,0 +1,1 @@
+"""Worker: consumes tick streams, keeps chain state per owned symbol, publishes snapshots."""

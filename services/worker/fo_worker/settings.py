@@ -1,0 +1,33 @@
+"""WorkerSettings: rate, cadence and symbol leases."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from fo_runtime.settings import CommonSettings
+
+
+class WorkerSettings(CommonSettings):
+    risk_free_rate: float = Field(
+        0.065, description="Annual risk-free rate as a fraction (0.065 = 6.5 %), used to discount."
+    )
+    snapshot_interval_s: float = Field(
+        1.0, ge=0.05, le=60, description="Seconds between snapshots of a symbol (at most)."
+    )
+    lease_ttl_s: float = Field(
+        6.0, ge=1, le=120, description="Seconds a symbol lease lives without renewal."
+    )
+    history_maxlen: int = Field(
+        50_000, ge=100, description="Approximate summaries kept in each history stream."
+    )
+
+    @field_validator("risk_free_rate")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if value >= 1:
+            raise ValueError(
+                f"{value} looks like a percent; give a fraction such as 0.065 for 6.5 %"
+            )
+        if not 0 <= value <= 0.5:
+            raise ValueError("must be a fraction between 0 and 0.5")
+        return value
