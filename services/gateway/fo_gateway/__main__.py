@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -12,6 +15,24 @@ from fo_runtime.logs import configure_logging
 from fo_runtime.settings import load_settings
 
 GRACEFUL_SHUTDOWN_S = 3  # well inside Render's shutdown delay and our 5 s e2e bound
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM/SIGINT shutdown is a clean exit (code 0).
+
+    uvicorn re-raises the captured signal after shutting down, so the process would die
+    by the signal; a platform asking us to stop is the normal end of a gateway's life.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        handled = (signal.SIGINT, signal.SIGTERM)
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fo-gateway settings ok (mode={mode}, port={settings.port})")
         return 0
     configure_logging("gateway", settings.log_level)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -35,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    GatewayServer(config).run()
     return 0
 
 

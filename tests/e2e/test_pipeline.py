@@ -1,0 +1,71 @@
+"""The whole pipeline as real processes: simulator → ingestor → Redis → worker → gateway → WS."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from tests.helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def hand_pcr(snapshot: dict) -> float | None:
+    calls = sum((row["CE"] or {}).get("oi") or 0 for row in snapshot["strikes"])
+    puts = sum((row["PE"] or {}).get("oi") or 0 for row in snapshot["strikes"])
+    return None if calls == 0 else puts / calls
+
+
+def hand_max_pain(snapshot: dict) -> set[float]:
+    """Every strike with the least total payout to option holders (written out longhand)."""
+    rows = snapshot["strikes"]
+    payout = {}
+    for settle in (r["strike"] for r in rows):
+        total = 0.0
+        for r in rows:
+            call_oi = (r["CE"] or {}).get("oi") or 0
+            put_oi = (r["PE"] or {}).get("oi") or 0
+            total += call_oi * max(settle - r["strike"], 0) + put_oi * max(r["strike"] - settle, 0)
+        payout[settle] = total
+    best = min(payout.values())
+    return {k for k, v in payout.items() if v == best}
+
+
+async def receive_snapshots(url: str, count: int) -> list[dict]:
+    async with websockets.connect(url, open_timeout=10) as ws:
+        return [json.loads(await asyncio.wait_for(ws.recv(), timeout=10)) for _ in range(count)]
+
+
+def test_three_processes_stream_consistent_snapshots(make_stack) -> None:
+    stack = make_stack(SYMBOLS="NIFTY,BANKNIFTY", SNAPSHOT_INTERVAL_S="1.0")
+
+    chain = eventually(
+        lambda: (
+            (r := httpx.get(f"{stack.base_url}/api/option-chain/NIFTY", timeout=2)).status_code
+            == 200
+            and r.json()
+        ),
+        timeout=15,
+    )
+    assert chain["symbol"] == "NIFTY" and chain["strikes"]
+
+    snapshots = asyncio.run(receive_snapshots(f"{stack.ws_url}/ws/NIFTY/e2e-client", 3))
+    seqs = [s["seq"] for s in snapshots]
+    assert all(b > a for a, b in zip(seqs, seqs[1:], strict=False)), seqs
+    for snap in snapshots:
+        assert snap["symbol"] == "NIFTY"
+        assert snap["pcr"]["oi"] == pytest.approx(hand_pcr(snap), rel=1e-12)
+        assert snap["max_pain"]["strike"] in hand_max_pain(snap)
+        assert set(snap["max_pain"]["tied"]) == hand_max_pain(snap)
+
+    spot = httpx.get(f"{stack.base_url}/api/spot/NIFTY", timeout=2).json()
+    assert spot["spot"] > 0 and spot["symbol"] == "NIFTY"
+
+    results = stack.terminate(timeout=5.0)
+    for module, (code, seconds) in results.items():
+        assert code == 0, f"{module} exit code {code}\n{stack.logs(module)}"
+        assert seconds < 5.0, f"{module} took {seconds:.1f}s to stop"
