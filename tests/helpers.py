@@ -35,14 +35,16 @@ def eventually(check: Callable[[], T | None], timeout: float = 10.0, interval: f
             result = check()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+        except Exception as exc:
             last_error = exc
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last_error!r})")
 
 
 async def eventually_async(
-    check: Callable[[], Awaitable[T | None]], timeout: float = 10.0, interval: float = 0.05
+    check: Callable[[], Awaitable[T | None]],
+    timeout: float = 10.0,
+    interval: float = 0.05,  # noqa: ASYNC109
 ) -> T:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -51,7 +53,7 @@ async def eventually_async(
             result = await check()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+        except Exception as exc:
             last_error = exc
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last error: {last_error!r})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 import httpx
@@ -55,7 +56,7 @@ def test_three_processes_stream_consistent_snapshots(make_stack) -> None:
 
     snapshots = asyncio.run(receive_snapshots(f"{stack.ws_url}/ws/NIFTY/e2e-client", 3))
     seqs = [s["seq"] for s in snapshots]
-    assert all(b > a for a, b in zip(seqs, seqs[1:], strict=False)), seqs
+    assert all(b > a for a, b in itertools.pairwise(seqs)), seqs
     for snap in snapshots:
         assert snap["symbol"] == "NIFTY"
         assert snap["pcr"]["oi"] == pytest.approx(hand_pcr(snap), rel=1e-12)
