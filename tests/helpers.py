@@ -43,8 +43,8 @@ def eventually(check: Callable[[], T | None], timeout: float = 10.0, interval: f
 
 async def eventually_async(
     check: Callable[[], Awaitable[T | None]],
-    timeout: float = 10.0,
-    interval: float = 0.05,  # noqa: ASYNC109
+    timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancellation scope
+    interval: float = 0.05,
 ) -> T:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
