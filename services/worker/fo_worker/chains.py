@@ -18,7 +18,7 @@ class OwnedSymbol:
     instruments_raw: bytes
     last_id: str = "0-0"
     seq: int = 0
-    dirty: bool = True
+    dirty: bool = False  # set by ticks (and instrument changes); a clean chain is not republished
     bad_entries: int = 0
     ticks_applied: int = 0
     published: int = 0

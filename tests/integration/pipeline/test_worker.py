@@ -1,0 +1,185 @@
+"""Worker against a real Redis, on a hand-made three-strike chain with hand-computed answers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from fo_bus.codec import encode_instruments, encode_tick_batch
+from fo_bus.names import BusNames
+from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
+from fo_worker.service import run
+from fo_worker.settings import WorkerSettings
+from tests.helpers import eventually_async
+
+EXPIRY = date(2099, 12, 29)  # far enough that the series is live whenever the test runs
+SPOT = "99926009"
+STRIKES = (100.0, 110.0, 120.0)
+
+
+def token(strike: float, right: Right) -> str:
+    return f"{int(strike)}{right.value}"
+
+
+def instruments() -> InstrumentSet:
+    legs = [
+        Instrument(
+            token(k, r),
+            "BANKNIFTY",
+            InstrumentKind.OPTION,
+            "NFO",
+            f"BN{int(k)}{r.value}",
+            30,
+            0.05,
+            EXPIRY,
+            k,
+            r,
+        )  # fmt: skip
+        for k in STRIKES
+        for r in Right
+    ]
+    spot = Instrument(SPOT, "BANKNIFTY", InstrumentKind.INDEX, "NSE", "BANKNIFTY")
+    return InstrumentSet("BANKNIFTY", SPOT, "test", (spot, *legs))
+
+
+# OI in shares. By hand, payout at settlement X:
+#   X=100: puts above 100 pay: put(110) 0·10 + put(120) 450·20 = 9,000
+#   X=110: call(100) 300·10 + put(120) 450·10 = 7,500
+#   X=120: call(100) 300·20 + call(110) 900·10 = 15,000
+# Max pain 110. PCR(OI) = (600 + 0 + 450) / (300 + 900 + 0) = 0.875. PCR(vol) = 60 / 30 = 2.
+OI = {(100.0, Right.CALL): 300, (110.0, Right.CALL): 900, (120.0, Right.CALL): 0,
+      (100.0, Right.PUT): 600, (110.0, Right.PUT): 0, (120.0, Right.PUT): 450}  # fmt: skip
+VOLUME = {(100.0, Right.CALL): 30, (110.0, Right.PUT): 60}
+
+
+def seed_ticks() -> list[Tick]:
+    ticks = [Tick(SPOT, 1, 1, ltp=111.0)]
+    for (k, r), oi in OI.items():
+        ticks.append(Tick(token(k, r), 1, 1, ltp=5.0, oi=oi, volume=VOLUME.get((k, r), 0)))
+    return ticks
+
+
+def settings(redis_url: str, namespace: str, instance: str) -> WorkerSettings:
+    return WorkerSettings(
+        redis_url=redis_url, fo_namespace=namespace, symbols="BANKNIFTY",
+        snapshot_interval_s=0.1, lease_ttl_s=2.0, instance_id=instance,
+    )  # fmt: skip
+
+
+async def seed(client: aioredis.Redis, names: BusNames, ticks: list[Tick]) -> None:
+    await client.set(names.instruments_key("BANKNIFTY"), encode_instruments(instruments()))
+    await client.xadd(names.ticks_stream("BANKNIFTY"), encode_tick_batch(ticks))  # type: ignore[arg-type]
+
+
+async def latest(client: aioredis.Redis, names: BusNames) -> dict | None:
+    raw = await client.get(names.snapshot_key("BANKNIFTY", EXPIRY))
+    return orjson.loads(raw) if raw else None
+
+
+async def test_worker_publishes_hand_checked_pcr_and_max_pain(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    await seed(client, names, seed_ticks())
+    pubsub = client.pubsub()
+    await pubsub.subscribe(names.updates_channel("BANKNIFTY", EXPIRY))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings(redis_url, namespace, "w1"), stop))
+    snap = await eventually_async(lambda: latest(client, names), timeout=15)
+    assert snap["pcr"]["oi"] == pytest.approx(0.875)
+    assert snap["pcr"]["volume"] == pytest.approx(2.0)
+    assert snap["max_pain"]["strike"] == 110.0 and snap["max_pain"]["tied"] == [110.0]
+    assert snap["totals"]["ce_oi"] == 1200 and snap["totals"]["pe_oi"] == 1050
+    assert snap["spot"] == 111.0
+
+    async def published() -> dict | None:
+        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+        return orjson.loads(msg["data"]) if msg else None
+
+    assert (await eventually_async(published))["symbol"] == "BANKNIFTY"
+
+    # A tick without OI must not erase the OI the chain knows.
+    await client.xadd(
+        names.ticks_stream("BANKNIFTY"),
+        encode_tick_batch([Tick(token(110.0, Right.CALL), 2, 2, ltp=7.5)]),  # type: ignore[arg-type]
+    )
+
+    async def updated() -> dict | None:
+        s = await latest(client, names)
+        return s if s and s["strikes"][1]["CE"]["ltp"] == 7.5 else None
+
+    row = (await eventually_async(updated))["strikes"][1]
+    assert row["CE"]["oi"] == 900
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    await pubsub.aclose()
+
+
+async def test_a_second_worker_takes_over_from_the_checkpoint(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    await seed(client, names, seed_ticks())
+    stop1, stop2 = asyncio.Event(), asyncio.Event()
+    first = asyncio.create_task(run(settings(redis_url, namespace, "w1"), stop1))
+    second = asyncio.create_task(run(settings(redis_url, namespace, "w2"), stop2))
+    snap = await eventually_async(lambda: latest(client, names), timeout=15)
+    owner = (await client.get(names.lease_key("BANKNIFTY"))).decode()
+    assert owner.split(":")[0] in {"w1", "w2"}
+    # Stop the owner; the other takes the symbol over and continues the sequence.
+    (stop1 if owner.startswith("w1:") else stop2).set()
+    await asyncio.wait_for(first if owner.startswith("w1:") else second, timeout=5)
+    seq_before = (await latest(client, names))["seq"]
+    await client.xadd(
+        names.ticks_stream("BANKNIFTY"),
+        encode_tick_batch([Tick(SPOT, 3, 3, ltp=112.0)]),  # type: ignore[arg-type]
+    )
+
+    async def taken_over() -> dict | None:
+        s = await latest(client, names)
+        return s if s and s["spot"] == 112.0 else None
+
+    after = await eventually_async(taken_over, timeout=15)
+    assert after["seq"] > seq_before >= snap["seq"]
+    assert after["pcr"]["oi"] == pytest.approx(0.875)  # OI restored from the checkpoint
+    new_owner = (await client.get(names.lease_key("BANKNIFTY"))).decode()
+    assert new_owner.split(":")[0] != owner.split(":")[0]
+    assert int(new_owner.split(":")[1]) > int(owner.split(":")[1])  # a newer fencing epoch
+    stop1.set()
+    stop2.set()
+    await asyncio.gather(first, second)
+
+
+async def test_fenced_publish_writes_nothing_without_the_lease(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    from fo_worker.publisher import SnapshotPublisher
+
+    await client.set(names.lease_key("BANKNIFTY"), "other:7")
+    publisher = SnapshotPublisher(client, names, 100)
+    wrote = await publisher.publish("BANKNIFTY", "me:1", b'{"v":1}', {EXPIRY: b'{"seq":1}'})
+    assert wrote is False
+    assert await client.get(names.snapshot_key("BANKNIFTY", EXPIRY)) is None
+    assert await client.get(names.summary_key("BANKNIFTY")) is None
+
+
+async def test_malformed_entries_are_counted_and_skipped(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    await client.set(names.instruments_key("BANKNIFTY"), encode_instruments(instruments()))
+    await client.xadd(names.ticks_stream("BANKNIFTY"), {"v": "1", "d": "{broken"})
+    await client.xadd(names.ticks_stream("BANKNIFTY"), encode_tick_batch(seed_ticks()))  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings(redis_url, namespace, "w1"), stop))
+    snap = await eventually_async(lambda: latest(client, names), timeout=15)
+    assert snap["pcr"]["oi"] == pytest.approx(0.875)
+
+    async def counted() -> bool:
+        raw = await client.get(names.health_key("worker", "w1"))
+        return raw is not None and orjson.loads(raw)["symbols"]["BANKNIFTY"]["bad_entries"] == 1
+
+    await eventually_async(counted)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
