@@ -1,4 +1,4 @@
-"""Gateway against a real Redis: REST errors with reasons, stored bytes served, WS snapshot+updates."""
+"""Gateway on a real Redis: REST errors with reasons, stored bytes served, WebSocket updates."""
 
 from __future__ import annotations
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as aioredis
+from tests.helpers import eventually_async
 
 from fo_bus.codec import decode_instruments, decode_tick_batch
 from fo_bus.names import BusNames
 from fo_ingestor.service import run
 from fo_ingestor.settings import IngestorSettings
-from tests.helpers import eventually_async
 
 
 async def test_simulator_ticks_reach_the_streams(

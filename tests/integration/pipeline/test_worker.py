@@ -8,13 +8,13 @@ from datetime import date
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from tests.helpers import eventually_async
 
 from fo_bus.codec import encode_instruments, encode_tick_batch
 from fo_bus.names import BusNames
 from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
 from fo_worker.service import run
 from fo_worker.settings import WorkerSettings
-from tests.helpers import eventually_async
 
 EXPIRY = date(2099, 12, 29)  # far enough that the series is live whenever the test runs
 SPOT = "99926009"
@@ -38,7 +38,7 @@ def instruments() -> InstrumentSet:
             EXPIRY,
             k,
             r,
-        )  # fmt: skip
+        )
         for k in STRIKES
         for r in Right
     ]
