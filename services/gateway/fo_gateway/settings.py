@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from fo_runtime.settings import CommonSettings
 
@@ -27,7 +27,7 @@ class GatewaySettings(CommonSettings):
     ws_send_timeout_s: float = Field(
         10.0, gt=0, le=120, description="A client that takes longer to accept a message is dropped."
     )
-    secret_key_generated: bool = Field(False, exclude=True)
+    _secret_key_generated: bool = PrivateAttr(False)
 
     @property
     def demo_mode(self) -> bool:
@@ -62,5 +62,10 @@ class GatewaySettings(CommonSettings):
             if not self.demo_mode:
                 raise ValueError("SECRET_KEY is required when ANGEL_API_KEY is set")
             object.__setattr__(self, "secret_key", SecretStr(secrets.token_hex(32)))
-            object.__setattr__(self, "secret_key_generated", True)
+            self._secret_key_generated = True
         return self
+
+    @property
+    def secret_key_generated(self) -> bool:
+        """True when no SECRET_KEY was given and a random one was made for this demo process."""
+        return self._secret_key_generated
