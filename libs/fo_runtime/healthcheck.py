@@ -1,0 +1,54 @@
+"""``python -m fo_runtime.healthcheck SERVICE``: exit 0 when the service on this host is healthy.
+
+Container health commands: the gateway must answer ``/health``; the ingestor and the worker
+must have a fresh heartbeat key (written every 2 s with a 10 s TTL) from this host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import urllib.request
+
+import redis
+
+from fo_runtime.settings import CommonSettings, load_settings
+
+
+def gateway_healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def heartbeat_present(settings: CommonSettings, service: str, host: str) -> bool:
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    try:
+        pattern = settings.names.health_key(service, f"{host}*")
+        return any(True for _ in client.scan_iter(match=pattern, count=500))
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fo-healthcheck", description=__doc__)
+    parser.add_argument("service", choices=["ingestor", "worker", "gateway"])
+    args = parser.parse_args(argv)
+    if args.service == "gateway":
+        ok = gateway_healthy(int(os.environ.get("PORT", "8000")))
+    else:
+        settings = load_settings(CommonSettings)
+        host = os.environ.get("INSTANCE_ID") or socket.gethostname()
+        ok = heartbeat_present(settings, args.service, host)
+    print(f"{args.service}: {'healthy' if ok else 'unhealthy'}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
