@@ -40,7 +40,7 @@ def _arrays(*xs: ArrayLike) -> list[Array]:
 def black76_price(
     f: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
 ) -> Array:
-    """Discounted Black-76 price: D·[F N(d1) − K N(d2)] for calls, D·[K N(−d2) − F N(−d1)] for puts."""
+    """Discounted Black-76 price: D·[F N(d1) − K N(d2)] (call), D·[K N(−d2) − F N(−d1)] (put)."""
     f_, k_, t_, r_, s_ = _arrays(f, k, t, r, sigma)
     d1, d2, _ = _d1d2(f_, k_, t_, s_, np.zeros_like(r_))
     disc = np.exp(-r_ * t_)

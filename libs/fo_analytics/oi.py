@@ -40,3 +40,35 @@ def max_pain(
     tied = k[np.isclose(payout, best, rtol=1e-12, atol=0.0)]
     chosen = tied[0] if reference is None else tied[np.argmin(np.abs(tied - reference))]
     return MaxPain(float(chosen), tuple(float(x) for x in tied), float(best))
+
+
+# OI build-up per leg: the option's own premium change against its own OI change.
+BUILDUP: tuple[str | None, ...] = (
+    None,  # inputs missing (no OI, previous OI, LTP or previous close)
+    "neutral",  # below the noise thresholds
+    "long_buildup",  # price ↑, OI ↑
+    "short_buildup",  # price ↓, OI ↑
+    "short_covering",  # price ↑, OI ↓
+    "long_unwinding",  # price ↓, OI ↓
+)
+BUILDUP_OI_PCT = 0.02  # |ΔOI| must be ≥ 2 % of the previous OI ...
+BUILDUP_MIN_LOTS = 5  # ... and ≥ 5 lots
+BUILDUP_MIN_TICKS = 2  # |Δprice| must be ≥ 2 ticks
+
+
+def buildup(
+    oi: ArrayLike, prev_oi: ArrayLike, ltp: ArrayLike, prev_close: ArrayLike, lot: int, tick: float
+) -> np.ndarray:
+    """Index into BUILDUP per leg (OI in shares, prices in rupees)."""
+    d_oi = np.asarray(oi, dtype=float) - np.asarray(prev_oi, dtype=float)
+    d_px = np.asarray(ltp, dtype=float) - np.asarray(prev_close, dtype=float)
+    known = np.isfinite(d_oi) & np.isfinite(d_px)
+    with np.errstate(invalid="ignore"):
+        oi_move = np.abs(d_oi) >= np.maximum(
+            BUILDUP_OI_PCT * np.asarray(prev_oi, dtype=float), BUILDUP_MIN_LOTS * lot
+        )
+        px_move = np.abs(d_px) >= BUILDUP_MIN_TICKS * tick - 1e-9
+        up_oi, up_px = d_oi > 0, d_px > 0
+    label = np.where(up_oi, np.where(up_px, 2, 3), np.where(up_px, 4, 5))
+    label = np.where(oi_move & px_move, label, 1)
+    return np.where(known, label, 0).astype(np.int8)

@@ -2,52 +2,75 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fo_analytics.chain import ChainState, Leg, StrikeRow
-from fo_analytics.oi import max_pain, ratio_or_none
-from fo_models import QUOTE_FIELDS
+from fo_analytics import conventions as cv
+from fo_analytics import render
+from fo_analytics.chain import ChainState
+from fo_analytics.expiry import ExpiryAnalytics, Params, analyse
+from fo_analytics.oi import ratio_or_none
+
+UNITS = {
+    "oi": "shares",
+    "volume": "shares",
+    "price": "INR",
+    "iv": "fraction per year (0.12 = 12 %)",
+    "delta": "per 1 point of the forward (black76) or of spot (nse)",
+    "gamma": "per 1 point of the forward (black76) or of spot (nse)",
+    "theta": "INR per calendar day",
+    "vega": "INR per vol point",
+    "rho": "INR per 1 % of rate",
+    "gex": "INR of dealer delta per 1 % move",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class SnapshotContext:
-    """What a cycle needs besides the chain: when, which cycle, which rate."""
+    """What a cycle needs besides the chain: when, which cycle, which rate and conventions.
+
+    ``iv_model``: "black76" (headline: Black-76 on each expiry's forward) or "nse"
+    (Black-Scholes on spot at 10 %, NSE's time convention: reproduces NSE's published IV).
+    ``gex_sign``: a key of ``conventions.GEX_SIGNS``.
+    """
 
     now_ns: int
     seq: int
     rate: float
+    iv_model: str = "black76"
+    gex_sign: str = "dealer_long_calls_short_puts"
+    stale_after_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.iv_model not in cv.IV_MODELS:
+            raise ValueError(f"iv_model must be one of {cv.IV_MODELS}, not {self.iv_model!r}")
+        if self.gex_sign not in cv.GEX_SIGNS:
+            raise ValueError(f"gex_sign must be one of {tuple(cv.GEX_SIGNS)}")
+
+    def params(self) -> Params:
+        rate = self.rate if math.isfinite(self.rate) else 0.0
+        return Params(self.now_ns, rate, self.iv_model, self.gex_sign, self.stale_after_s)
 
 
-def leg_to_dict(leg: Leg | None) -> dict[str, Any] | None:
-    if leg is None:
-        return None
-    values = leg.quote.values if leg.quote else {}
-    out: dict[str, Any] = {"token": leg.instrument.token}
-    for name in QUOTE_FIELDS:
-        out[name] = values.get(name)
-    out["ts"] = leg.quote.ts_event if leg.quote else None
-    return out
-
-
-def _oi(leg: Leg | None, name: str) -> float:
-    if leg is None or leg.quote is None:
-        return 0.0
-    return float(leg.quote.values.get(name, 0))
+def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAnalytics:
+    """The expiry's analytics, computed once per (chain version, cycle parameters)."""
+    state.table()  # bring in pending quotes first: that moves ``version``
+    key = (state.version, ctx.params())
+    if state.cache.get("key") != key:
+        state.cache = {"key": key, "items": {}}
+    items: dict[date, ExpiryAnalytics] = state.cache["items"]
+    if expiry not in items:
+        items[expiry] = analyse(state, expiry, ctx.params())
+    return items[expiry]
 
 
 def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
-    """The chain of one expiry with its OI analytics (OI and volume in shares)."""
-    rows: list[StrikeRow] = state.rows(expiry)
+    """The chain of one expiry with every analytic (OI and volume in shares)."""
+    a = analytics(state, expiry, ctx)
     spot, spot_ts = state.spot()
-    strikes = [r.strike for r in rows]
-    ce_oi = [_oi(r.call, "oi") for r in rows]
-    pe_oi = [_oi(r.put, "oi") for r in rows]
-    ce_vol = sum(_oi(r.call, "volume") for r in rows)
-    pe_vol = sum(_oi(r.put, "volume") for r in rows)
-    pain = max_pain(strikes, ce_oi, pe_oi, reference=spot)
-    lot = next((leg.instrument.lot_size for r in rows for leg in (r.call, r.put) if leg), None)
     return {
         "symbol": state.symbol,
         "expiry": expiry.isoformat(),
@@ -55,27 +78,60 @@ def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> di
         "ts": ctx.now_ns,
         "spot": spot,
         "spot_ts": spot_ts or None,
-        "lot_size": lot,
-        "units": {"oi": "shares", "volume": "shares", "price": "INR"},
-        "rate": ctx.rate,
-        "strikes": [
-            {"strike": r.strike, "CE": leg_to_dict(r.call), "PE": leg_to_dict(r.put)} for r in rows
-        ],
-        "totals": {
-            "ce_oi": sum(ce_oi),
-            "pe_oi": sum(pe_oi),
-            "ce_volume": ce_vol,
-            "pe_volume": pe_vol,
+        "lot_size": a.layout.lot_size,
+        "units": UNITS,
+        "rate": ctx.params().rate,
+        "strikes": render.strikes(a),
+        **a.scalars,
+    }
+
+
+def _constant_maturity(points: list[tuple[float, float]], days: float) -> float | None:
+    """ATM IV at a fixed maturity: total variance σ²T linear in T between listed expiries."""
+    tau = days / 365.0
+    for (t0, s0), (t1, s1) in itertools.pairwise(points):
+        if t0 <= tau <= t1:
+            w = s0 * s0 * t0 + (s1 * s1 * t1 - s0 * s0 * t0) * (tau - t0) / (t1 - t0)
+            return math.sqrt(w / tau) if w > 0 else None
+    return None
+
+
+def _term_row(a: ExpiryAnalytics) -> dict[str, Any]:
+    s = a.scalars
+    return {
+        "expiry": a.expiry.isoformat(),
+        "T": s["T"],
+        "forward": s["forward"],
+        "forward_source": s["forward_source"],
+        "atm_strike": s["atm_strike"],
+        "atm_iv": s["atm_iv"],
+        "low_confidence": s["low_confidence"],
+    }
+
+
+def _across(items: list[ExpiryAnalytics], sign: str) -> dict[str, Any]:
+    tot = {k: sum(a.scalars["totals"][k] for a in items) for k in ("ce_oi", "pe_oi")}
+    vol = {k: sum(a.scalars["totals"][k] for a in items) for k in ("ce_volume", "pe_volume")}
+    nets = [a.scalars["gex"]["net"] for a in items if a.scalars["gex"]["net"] is not None]
+    points = sorted(
+        (a.scalars["T"], a.scalars["atm_iv"])
+        for a in items
+        if a.scalars["atm_iv"] is not None and a.scalars["T"] > 0
+    )
+    return {
+        "term_structure": [_term_row(a) for a in items],
+        "constant_maturity_iv": {f"{d}d": _constant_maturity(points, d) for d in (7, 30)},
+        "totals_all": {**tot, **vol},
+        "pcr_all": {
+            "oi": ratio_or_none(tot["pe_oi"], tot["ce_oi"]),
+            "volume": ratio_or_none(vol["pe_volume"], vol["ce_volume"]),
+            "scope": "all listed expiries",
         },
-        "pcr": {
-            "oi": ratio_or_none(sum(pe_oi), sum(ce_oi)),
-            "volume": ratio_or_none(pe_vol, ce_vol),
-            "scope": "full chain of this expiry",
-        },
-        "max_pain": {
-            "strike": pain.strike,
-            "tied": list(pain.tied),
-            "rule": "tied strike nearest spot",
+        "gex_all": {
+            "net": sum(nets) if nets else None,
+            "expiries": len(nets),
+            "sign_convention": sign,
+            "scaling": "each expiry's Γ and F² at its own forward",
         },
     }
 
@@ -83,8 +139,10 @@ def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> di
 def symbol_summary(
     state: ChainState, expiries: list[date], ctx: SnapshotContext, last_id: str, epoch: int
 ) -> dict[str, Any]:
-    """Symbol-level view: spot, listed expiries and the worker's checkpoint."""
+    """Symbol-level view: spot, listed expiries, across-expiry views and the checkpoint."""
     spot, spot_ts = state.spot()
+    items = [analytics(state, e, ctx) for e in expiries]
+    live = [a for a in items if not a.scalars["expired"]]
     return {
         "symbol": state.symbol,
         "seq": ctx.seq,
@@ -93,5 +151,9 @@ def symbol_summary(
         "spot_ts": spot_ts or None,
         "source": state.instruments.source,
         "expiries": [e.isoformat() for e in expiries],
+        "current_expiry": live[0].expiry.isoformat() if live else None,
+        "rate": ctx.params().rate,
+        "iv_model": ctx.iv_model,
+        **_across(live, ctx.gex_sign),
         "checkpoint": {"last_id": last_id, "epoch": epoch},
     }

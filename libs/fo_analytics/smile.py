@@ -1,0 +1,103 @@
+"""Views of one expiry's smile: strike IV, ATM IV, 25-delta skew and the expected move."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtr
+
+Array = NDArray[np.float64]
+SQRT_HALF_PI = math.sqrt(math.pi / 2.0)  # ATM straddle × this ≈ the 1σ move
+
+
+def strike_iv(strikes: Array, forward: float, call_iv: Array, put_iv: Array) -> Array:
+    """Headline IV per strike from the OTM leg: call if K > F, put if K < F, mean at K = F."""
+    return np.where(
+        strikes > forward,
+        call_iv,
+        np.where(strikes < forward, put_iv, 0.5 * (call_iv + put_iv)),
+    )
+
+
+def _bracket(x: Array, target: float) -> tuple[int, int] | None:
+    """Indices of the neighbours of ``target`` in ascending ``x`` (equal ones when it is on x)."""
+    if x.size == 0 or not (x[0] <= target <= x[-1]):
+        return None
+    hi = int(np.searchsorted(x, target, side="left"))
+    if x[hi] == target:
+        return hi, hi
+    return hi - 1, hi
+
+
+def _lerp(x: Array, y: Array, target: float) -> float | None:
+    """y at ``target`` by linear interpolation over ascending ``x``; None outside its range."""
+    pair = _bracket(x, target)
+    if pair is None:
+        return None
+    lo, hi = pair
+    if lo == hi:
+        return float(y[lo])
+    w = (target - x[lo]) / (x[hi] - x[lo])
+    return float(y[lo] + w * (y[hi] - y[lo]))
+
+
+def atm_iv(strikes: Array, iv: Array, forward: float) -> float | None:
+    """Strike IV interpolated to K = F, linear in log-moneyness; None if F is not bracketed."""
+    ok = np.isfinite(iv)
+    return _lerp(np.log(strikes[ok] / forward), iv[ok], 0.0)
+
+
+def straddle_at_forward(strikes: Array, call: Array, put: Array, forward: float) -> float | None:
+    """Call + put price at K = F, linear in K between the strikes around F with both prices."""
+    ok = np.isfinite(call) & np.isfinite(put)
+    return _lerp(strikes[ok], call[ok] + put[ok], forward)
+
+
+def smile_vols(strikes: Array, iv: Array, forward: float) -> Array:
+    """Every strike's IV, filling gaps by linear interpolation in log-moneyness (flat ends)."""
+    ok = np.isfinite(iv)
+    if not ok.any():
+        return np.full(strikes.shape, np.nan)
+    logm = np.log(strikes / forward)
+    return np.interp(logm, logm[ok], iv[ok])
+
+
+def delta25(
+    strikes: Array, iv: Array, forward: float, years: float
+) -> tuple[float | None, float | None]:
+    """IV at the 25-delta call and put (forward delta N(d1), N(d1) − 1), linear in delta."""
+    ok = np.isfinite(iv)
+    k, s = strikes[ok], iv[ok]
+    if k.size == 0 or years <= 0:
+        return None, None
+    sq = s * math.sqrt(years)
+    nd1 = ndtr((np.log(forward / k) + 0.5 * sq * sq) / sq)
+    calls, puts = k >= forward, k <= forward
+    return _lerp(*_by_x(nd1[calls], s[calls]), 0.25), _lerp(*_by_x(nd1[puts] - 1.0, s[puts]), -0.25)
+
+
+def _by_x(x: Array, y: Array) -> tuple[Array, Array]:
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
+
+
+def skew(c25: float | None, p25: float | None, atm: float | None) -> dict[str, float | None]:
+    """25-delta risk reversal σ(25Δc) − σ(25Δp) and butterfly ½[σ(25Δc) + σ(25Δp)] − σ_ATM."""
+    if c25 is None or p25 is None:
+        return {"call_25d_iv": c25, "put_25d_iv": p25, "rr25": None, "bf25": None}
+    bf = None if atm is None else 0.5 * (c25 + p25) - atm
+    return {"call_25d_iv": c25, "put_25d_iv": p25, "rr25": c25 - p25, "bf25": bf}
+
+
+def expected_move(
+    forward: float, atm: float | None, years: float, straddle: float | None
+) -> dict[str, float | None]:
+    """1σ move to expiry from ATM IV (F·σ·√T), and from the ATM straddle (× √(π/2))."""
+    iv_move = None if atm is None or years <= 0 else forward * atm * math.sqrt(years)
+    return {
+        "iv_1sd": iv_move,
+        "straddle": straddle,
+        "straddle_1sd": None if straddle is None else straddle * SQRT_HALF_PI,
+    }
