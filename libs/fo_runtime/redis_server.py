@@ -44,6 +44,7 @@ class RedisServer:
     process: subprocess.Popen[bytes]
     port: int
     workdir: Path
+    binary: str
 
     @property
     def url(self) -> str:
@@ -66,8 +67,9 @@ def start_redis_server(
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    binary = find_redis_server()
     args = [
-        find_redis_server(),
+        binary,
         "--port", str(port),
         "--bind", "127.0.0.1",
         "--save", "",
@@ -77,7 +79,7 @@ def start_redis_server(
         "--logfile", str(workdir / "redis.log"),
     ]  # fmt: skip
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-    server = RedisServer(process, port, workdir)
+    server = RedisServer(process, port, workdir, binary)
     deadline = time.monotonic() + timeout
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     try:

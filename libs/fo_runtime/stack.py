@@ -82,7 +82,7 @@ def run_stack(run_dir: Path) -> int:
         if not env.get("REDIS_URL"):
             redis_server = start_redis_server(run_dir / "redis")
             env["REDIS_URL"] = redis_server.url
-            print(f"embedded redis-server on {redis_server.url} (data in {run_dir / 'redis'})")
+            print(f"embedded redis-server on {redis_server.url} ({redis_server.binary})")
         port = int(env.setdefault("PORT", "8000"))
         for module in SERVICES:
             # A new session: Ctrl-C reaches only the stack, which then stops each child in order.
