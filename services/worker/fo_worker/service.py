@@ -141,6 +141,8 @@ class Worker:
                 await self._publish(owned, now_ns)
 
     async def _publish(self, owned: OwnedSymbol, now_ns: int) -> None:
+        if self.settings.clock == "feed":  # replayed data is analysed as of its own time
+            now_ns = max((q.ts_event for q in owned.state.quotes.values()), default=0) or now_ns
         live = [e for e in owned.state.expiries() if expiry_close(e).timestamp() * 1e9 > now_ns]
         ctx = SnapshotContext(now_ns=now_ns, seq=owned.seq + 1, rate=self.settings.risk_free_rate)
         snapshots = {

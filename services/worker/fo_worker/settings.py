@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from fo_runtime.settings import CommonSettings
@@ -19,6 +21,11 @@ class WorkerSettings(CommonSettings):
     )
     history_maxlen: int = Field(
         50_000, ge=100, description="Approximate summaries kept in each history stream."
+    )
+    clock: Literal["wall", "feed"] = Field(
+        "wall",
+        description="'now' of the analytics: wall (default) or feed (latest tick time of the "
+        "symbol, so a replayed tape is analysed as of its own time).",
     )
 
     @field_validator("risk_free_rate")
