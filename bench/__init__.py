@@ -1,0 +1,1 @@
+"""Benchmarks: one module per subject, each run by `make bench` and writing bench/results/."""
