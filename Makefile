@@ -40,5 +40,9 @@ fmt: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# One line per benchmark module; each writes its JSON to bench/results/.
+bench: setup
+	$(BIN)/python -m bench.analytics
+
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache

@@ -25,11 +25,11 @@ from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
 
 RESULTS = Path(__file__).resolve().parent / "results" / "analytics.json"
 SPOT, RATE, LOT, STEP = 24_000.0, 0.065, 75, 50.0
-NOW_NS = 1_767_225_600 * 10**9  # 2026-01-01 05:30 IST... any fixed instant works
+NOW_NS = 1_767_225_600 * 10**9  # 2026-01-01 05:30 IST: any fixed instant works
 TARGETS_MS = {"nearest": 3.0, "full": 25.0, "full_vs_bare_iv": 3.0}
 # Days to expiry and strikes each side of ATM: weeklies, monthlies, quarterlies, long-dated.
-EXPIRIES = [(1, 75), (8, 70), (15, 60), (22, 50), (29, 70), (57, 50), (85, 40), (120, 40),
-            (176, 40), (267, 30), (358, 30), (449, 25), (540, 25), (722, 25), (904, 20),
+EXPIRIES = [(1, 80), (8, 75), (15, 65), (22, 55), (29, 75), (57, 60), (85, 50), (120, 50),
+            (176, 50), (267, 30), (358, 30), (449, 25), (540, 25), (722, 25), (904, 20),
             (1086, 20), (1450, 20), (1814, 20)]  # fmt: skip
 
 

@@ -63,6 +63,11 @@ def _col(quote: Array, name: str) -> Array:
     return quote[COLUMNS[name]]
 
 
+def _known(x: Array) -> Array:
+    """Unknown (NaN) quantities count as 0 in sums."""
+    return np.where(np.isnan(x), 0.0, x)
+
+
 def analyse(state: ChainState, expiry: date, p: Params) -> ExpiryAnalytics:
     values, ts_all = state.table()
     lay = state.layout(expiry)
@@ -145,12 +150,12 @@ def _gex(
         return np.full((2, strikes.size), np.nan), None
     sigma = smile.smile_vols(strikes, s_iv, m.forward)
     disc = math.exp(-m.rate * m.years)
-    oi = _col(quote, "oi")
+    oi = _known(_col(quote, "oi"))
     signs = cv.GEX_SIGNS[sign_name]
     legs = np.stack(
         [gex.leg_gex(m.forward, strikes, m.years, disc, sigma, oi[i], signs[i]) for i in (0, 1)]
     )
-    weight = np.nan_to_num(oi[0]) * signs[0] + np.nan_to_num(oi[1]) * signs[1]
+    weight = oi[0] * signs[0] + oi[1] * signs[1]
     return legs, gex.GammaCurve(strikes, sigma, weight, m.years, disc)
 
 
@@ -186,7 +191,7 @@ def _smile_view(strikes: Array, s_iv: Array, prices: LegPrices, m: Model) -> dic
 
 
 def _oi_view(strikes: Array, quote: Array, reference: float | None) -> dict[str, Any]:
-    oi, vol = np.nan_to_num(_col(quote, "oi")), np.nan_to_num(_col(quote, "volume"))
+    oi, vol = _known(_col(quote, "oi")), _known(_col(quote, "volume"))
     ce_oi, pe_oi, ce_vol, pe_vol = (float(x) for x in (*oi.sum(axis=1), *vol.sum(axis=1)))
     pain = max_pain(strikes, oi[0], oi[1], reference=reference)
     return {
@@ -207,7 +212,7 @@ def _oi_view(strikes: Array, quote: Array, reference: float | None) -> dict[str,
 def _gex_view(
     strikes: Array, legs: Array, quote: Array, curve: gex.GammaCurve | None, m: Model, sign: str
 ) -> dict[str, Any]:
-    oi = np.nan_to_num(_col(quote, "oi"))
+    oi = _known(_col(quote, "oi"))
     call, put = float(np.nansum(legs[0])), float(np.nansum(legs[1]))
     known = curve is not None
     zero = (

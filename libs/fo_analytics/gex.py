@@ -26,8 +26,8 @@ def leg_gex(
 
 
 def _argmax_strike(strikes: Array, score: Array) -> float | None:
-    s = np.nan_to_num(score, nan=0.0)
-    if s.size == 0 or not (s > 0).any():
+    s = np.where(np.isfinite(score), score, 0.0)
+    if s.size == 0 or not s.max() > 0:
         return None
     return float(strikes[int(np.argmax(s))])
 
@@ -40,7 +40,7 @@ def walls(
     return {
         "call_wall_gamma": _argmax_strike(strikes, c),
         "put_wall_gamma": _argmax_strike(strikes, p),
-        "abs_gamma_strike": _argmax_strike(strikes, np.nan_to_num(c) + np.nan_to_num(p)),
+        "abs_gamma_strike": _argmax_strike(strikes, np.where(np.isfinite(c), c, 0.0) + p),
         "call_wall_oi": _argmax_strike(strikes, call_oi),
         "put_wall_oi": _argmax_strike(strikes, put_oi),
         "rule": "argmax |GEX| per side; OI walls argmax OI",

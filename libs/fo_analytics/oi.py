@@ -30,14 +30,14 @@ def max_pain(
     (the forward or spot), or the lowest when no reference is known.
     """
     k = np.asarray(strikes, dtype=float)
-    c = np.nan_to_num(np.asarray(call_oi, dtype=float))
-    p = np.nan_to_num(np.asarray(put_oi, dtype=float))
+    c, p = np.asarray(call_oi, dtype=float), np.asarray(put_oi, dtype=float)
+    c, p = np.where(np.isfinite(c), c, 0.0), np.where(np.isfinite(p), p, 0.0)
     if k.size == 0 or (c.sum() + p.sum()) == 0:
         return MaxPain(None, (), None)
     diff = k[:, None] - k[None, :]  # rows: settlement X, columns: strike K
     payout = np.maximum(diff, 0.0) @ c + np.maximum(-diff, 0.0) @ p
     best = payout.min()
-    tied = k[np.isclose(payout, best, rtol=1e-12, atol=0.0)]
+    tied = k[payout <= best + 1e-12 * abs(best)]
     chosen = tied[0] if reference is None else tied[np.argmin(np.abs(tied - reference))]
     return MaxPain(float(chosen), tuple(float(x) for x in tied), float(best))
 
