@@ -5,24 +5,38 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import socket
 from collections.abc import Iterator
 
 import uvicorn
+from fastapi import FastAPI
 
+from fo_gateway.access import CLOSE_GOING_AWAY
 from fo_gateway.app import create_app
+from fo_gateway.observability import install_request_id_logging
 from fo_gateway.settings import GatewaySettings
 from fo_runtime.logs import configure_logging
 from fo_runtime.settings import load_settings
 
 GRACEFUL_SHUTDOWN_S = 3  # well inside Render's shutdown delay and our 5 s e2e bound
+CLOSE_CLIENTS_S = 1.0  # WebSocket clients get this long to take their 1001 close frame
+WS_MAX_MESSAGE_BYTES = 16 * 1024  # clients send small JSON requests; larger ones get 1009
+WS_PING_INTERVAL_S = 20.0  # protocol pings keep proxies (Cloudflare ~100 s) from idling us out
 
 
 class GatewayServer(uvicorn.Server):
-    """uvicorn's server, except that a SIGTERM/SIGINT shutdown is a clean exit (code 0).
+    """uvicorn's server, except that:
 
-    uvicorn re-raises the captured signal after shutting down, so the process would die
-    by the signal; a platform asking us to stop is the normal end of a gateway's life.
+    - a SIGTERM/SIGINT shutdown is a clean exit (code 0): uvicorn re-raises the captured
+      signal after shutting down, so the process would die by the signal, while a platform
+      asking us to stop is the normal end of a gateway's life;
+    - on shutdown it first stops accepting, then closes every WebSocket with 1001 (going
+      away: reconnect) before uvicorn's own 1012, and aborts sockets that cannot take it.
     """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.gateway_app = app
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -33,6 +47,35 @@ class GatewayServer(uvicorn.Server):
         finally:
             for sig, handler in originals.items():
                 signal.signal(sig, handler)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting first
+        hub = getattr(self.gateway_app.state, "hub", None)
+        if hub is not None:
+            await hub.close_all(
+                CLOSE_GOING_AWAY, "server shutting down; reconnect", CLOSE_CLIENTS_S
+            )
+        await super().shutdown(sockets)
+
+
+def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,  # the gateway middleware logs each request as JSON with its id
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # per-client compression costs 10x CPU at fan-out
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        ws_ping_interval=WS_PING_INTERVAL_S,
+        ws_ping_timeout=WS_PING_INTERVAL_S,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        backlog=4096,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,18 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fo-gateway settings ok (mode={mode}, port={settings.port})")
         return 0
     configure_logging("gateway", settings.log_level)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ws_per_message_deflate=False,
-        ws_max_size=64 * 1024,
-        proxy_headers=True,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-    )
-    GatewayServer(config).run()
+    install_request_id_logging()
+    app = create_app(settings)
+    GatewayServer(server_config(app, settings), app).run()
     return 0
 
 

@@ -1,4 +1,4 @@
-"""create_app(settings): the FastAPI application with its Redis client and fan-out hub."""
+"""create_app(settings): the FastAPI application with its Redis clients and fan-out hub."""
 
 from __future__ import annotations
 
@@ -6,14 +6,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fo_bus.codec import DecodeError
 from fo_gateway.fanout import Hub
+from fo_gateway.metrics import GatewayMetrics
+from fo_gateway.observability import GatewayMiddleware, request_id_var
+from fo_gateway.ratelimit import RateLimiter, parse_rate
 from fo_gateway.routes import chain, health, stream
 from fo_gateway.settings import GatewaySettings
 from fo_gateway.snapshots import GatewayError, SnapshotReader
@@ -21,13 +28,43 @@ from fo_runtime.redis import make_client
 
 log = logging.getLogger(__name__)
 
+DESCRIPTION = """
+Live option-chain analytics for Indian index options (NIFTY, BANKNIFTY, …).
+
+* **REST**: `/api/option-chain/{symbol}` (full snapshot, or `view=compact`), `/api/spot/{symbol}`.
+  Snapshot reads carry `ETag` and `Cache-Control`; errors are JSON with a `detail` reason.
+* **WebSocket**: `/ws/{symbol}/{client_code}?expiry=YYYY-MM-DD&token=…` — the latest snapshot
+  at once, then every update; actions `ping`, `subscribe` (switch symbol/expiry), `resync`.
+* **Health**: `/health` (always 200 with a readiness view), `/health/ready`, `/metrics`.
+"""
+
+
+def pubsub_client(url: str) -> aioredis.Redis:
+    """The fan-out's own connection: no silent retries (the hub reconnects and resyncs)."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=2,
+        socket_timeout=10,
+        socket_keepalive=True,
+        health_check_interval=5,
+    )
+
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = make_client(settings.redis_url)
+        subscriber = pubsub_client(settings.redis_url)
         app.state.reader = SnapshotReader(client, settings.names, settings.symbol_list)
-        app.state.hub = Hub(client, settings.names)
+        app.state.limiter = RateLimiter(client, settings.fo_namespace)
+        app.state.hub = Hub(
+            client,
+            settings.names,
+            send_timeout_s=settings.ws_send_timeout_s,
+            pubsub_client=subscriber,
+        )
         await app.state.hub.start()
         if settings.secret_key_generated:
             log.warning("SECRET_KEY not set: generated a random one for this demo process")
@@ -35,21 +72,39 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             yield
         finally:
             await app.state.hub.stop()
+            await subscriber.aclose()
             await client.aclose()
 
     app = FastAPI(
         title="fo-chain gateway",
         summary="Live option-chain analytics for Indian index options: REST and WebSocket.",
-        version="0.1.0",
+        description=DESCRIPTION,
+        version="0.2.0",
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.ws_per_ip = {}
+    app.state.limiter = None
+    metrics = GatewayMetrics(app.state)
+    app.state.metrics = metrics
+    app.state.registry = metrics.registry
+    app.add_middleware(
+        GatewayMiddleware,
+        metrics=metrics.http,
+        limiter=lambda: app.state.limiter,
+        rates={
+            "api": parse_rate(settings.rate_limit_api),
+            "login": parse_rate(settings.rate_limit_login),
+        },
+    )
+    # Outermost, so that 429s and errors carry CORS headers too. Never '*' (settings refuse it).
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.origin_list,
         allow_credentials=True,
         allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "X-Request-ID"],
+        expose_headers=["ETag", "Retry-After", "X-Request-ID", "X-RateLimit-Limit"],
     )
     app.include_router(chain.router)
     app.include_router(health.router)
@@ -63,6 +118,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             "symbols": settings.symbol_list,
             "docs": "/docs",
             "health": "/health",
+            "metrics": "/metrics",
             "option_chain": "/api/option-chain/{symbol}?expiry=YYYY-MM-DD",
             "websocket": "/ws/{symbol}/{client_code}?expiry=YYYY-MM-DD",
         }
@@ -74,8 +130,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         )
 
     @app.exception_handler(RedisError)
-    async def redis_down(request: Request, exc: RedisError) -> JSONResponse:
+    @app.exception_handler(TimeoutError)
+    async def redis_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("redis error on request", extra={"error": type(exc).__name__})
+        if app.state.hub is not None:
+            app.state.hub.redis_errors += 1
         return JSONResponse(
             {"detail": "snapshot store unavailable; retry shortly"},
             status_code=503,
@@ -93,4 +152,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ]
         return JSONResponse({"detail": "invalid request", "problems": problems}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback; the client gets a reason and the id to quote, never a trace.
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error", "request_id": request_id_var.get()}, status_code=500
+        )
+
+    app.state.hub = None
     return app

@@ -6,6 +6,7 @@ import secrets
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
+from fo_gateway.ratelimit import parse_rate
 from fo_runtime.settings import CommonSettings
 
 PLACEHOLDER_SECRETS = frozenset({"changeme", "changethis", "secret", "your-secret-key", "dev"})
@@ -26,6 +27,22 @@ class GatewaySettings(CommonSettings):
     )
     ws_send_timeout_s: float = Field(
         10.0, gt=0, le=120, description="A client that takes longer to accept a message is dropped."
+    )
+    ws_max_connections: int = Field(
+        10_000, ge=1, le=1_000_000, description="WebSocket clients one process serves at most."
+    )
+    ws_max_connections_per_ip: int = Field(
+        200, ge=0, le=1_000_000, description="WebSocket clients per remote address (0: no limit)."
+    )
+    rate_limit_api: str = Field(
+        "300/minute", description="Requests per client address to /api (N/second|minute|hour)."
+    )
+    rate_limit_login: str = Field(
+        "10/minute", description="Requests per client address to login routes (strict)."
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For ('*' behind Render's proxy).",
     )
     _secret_key_generated: bool = PrivateAttr(False)
 
@@ -49,6 +66,12 @@ class GatewaySettings(CommonSettings):
             raise ValueError("must be at least 32 characters (`openssl rand -hex 32`)")
         return value
 
+    @field_validator("rate_limit_api", "rate_limit_login")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
     @field_validator("allowed_origins")
     @classmethod
     def _no_wildcard(cls, value: str) -> str:
@@ -69,3 +92,20 @@ class GatewaySettings(CommonSettings):
     def secret_key_generated(self) -> bool:
         """True when no SECRET_KEY was given and a random one was made for this demo process."""
         return self._secret_key_generated
+
+    # --- user login through the ingestor (POST /api/auth/login) ---
+    login_timeout_s: float = Field(
+        10.0, gt=0, le=60, description="How long a login waits for the ingestor's reply."
+    )
+    access_token_ttl_s: int = Field(
+        900, ge=60, le=86_400, description="Lifetime of the access tokens issued at login."
+    )
+    login_attempts_per_client: int = Field(
+        5, ge=1, le=1000, description="Login attempts per client code per window."
+    )
+    login_attempts_per_ip: int = Field(
+        20, ge=1, le=100_000, description="Login attempts per client address per window."
+    )
+    login_attempts_window_s: int = Field(
+        60, ge=1, le=3600, description="Window of the login attempt limits, in seconds."
+    )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
 from fo_bus.codec import decode_document
 from fo_bus.names import BusNames
+
+T = TypeVar("T")
+# A request never waits longer than this on Redis (the client's own retries last ~10 s);
+# past it the caller gets a 503 with Retry-After, as for any other Redis error.
+REDIS_DEADLINE_S = 2.0
 
 
 class GatewayError(Exception):
@@ -24,7 +31,7 @@ class GatewayError(Exception):
 
 class UnknownSymbol(GatewayError):
     def __init__(self, symbol: str, known: list[str]) -> None:
-        super().__init__(404, f"unknown symbol {symbol!r}", known_symbols=known)
+        super().__init__(404, f"unknown symbol {symbol[:40]!r}", known_symbols=known)
 
 
 class NotReady(GatewayError):
@@ -33,6 +40,12 @@ class NotReady(GatewayError):
     def __init__(self, reason: str, retry_after_s: int = 2) -> None:
         super().__init__(503, reason)
         self.headers = {"Retry-After": str(retry_after_s)}
+
+
+async def bounded(call: Awaitable[T]) -> T:
+    """Await a Redis call for at most REDIS_DEADLINE_S (TimeoutError past it)."""
+    async with asyncio.timeout(REDIS_DEADLINE_S):
+        return await call
 
 
 class SnapshotReader:
@@ -48,7 +61,7 @@ class SnapshotReader:
         return normalised
 
     async def summary(self, symbol: str) -> dict[str, Any]:
-        raw = await self.client.get(self.names.summary_key(symbol))
+        raw = await bounded(self.client.get(self.names.summary_key(symbol)))
         if raw is None:
             raise NotReady(f"no snapshot of {symbol} yet; the pipeline is starting")
         return decode_document(raw, "summary")
@@ -69,7 +82,7 @@ class SnapshotReader:
         return expiry
 
     async def chain_bytes(self, symbol: str, expiry: date) -> bytes:
-        raw = await self.client.get(self.names.snapshot_key(symbol, expiry))
+        raw = await bounded(self.client.get(self.names.snapshot_key(symbol, expiry)))
         if raw is None:
             raise NotReady(f"no snapshot of {symbol} {expiry.isoformat()} yet")
         return raw
