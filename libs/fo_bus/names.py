@@ -61,3 +61,21 @@ class BusNames:
     def health_pattern(self) -> str:
         """SCAN pattern matching every heartbeat key."""
         return f"{self.namespace}:health:*"
+
+    # --- control plane: user broker logins (gateway → ingestor), replies, sessions ---
+
+    def control_stream(self) -> str:
+        """Stream of control requests such as a user's broker login (writer: gateway)."""
+        return f"{self.namespace}:control"
+
+    def control_reply_key(self, request_id: str) -> str:
+        """List with a short TTL holding the one reply to a control request (writer: ingestor)."""
+        return f"{self.namespace}:control:reply:{request_id}"
+
+    def session_key(self, client_code: str) -> str:
+        """String with TTL: a broker session's public info, never a token (writer: ingestor)."""
+        return f"{self.namespace}:session:{client_code}"
+
+    def login_attempts_key(self, scope: str, who: str, window: int) -> str:
+        """Counter with TTL: login attempts of one client code or address in one window."""
+        return f"{self.namespace}:login-attempts:{scope}:{who}:{window}"

@@ -21,7 +21,7 @@ from fo_gateway.fanout import Hub
 from fo_gateway.metrics import GatewayMetrics
 from fo_gateway.observability import GatewayMiddleware, request_id_var
 from fo_gateway.ratelimit import RateLimiter, parse_rate
-from fo_gateway.routes import chain, health, stream
+from fo_gateway.routes import auth, chain, health, stream
 from fo_gateway.settings import GatewaySettings
 from fo_gateway.snapshots import GatewayError, SnapshotReader
 from fo_runtime.redis import make_client
@@ -109,6 +109,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(chain.router)
     app.include_router(health.router)
     app.include_router(stream.router)
+    app.include_router(auth.router)
 
     @app.get("/", tags=["health"], summary="What this service is and where to look")
     async def root() -> dict[str, object]:

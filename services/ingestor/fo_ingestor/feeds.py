@@ -133,6 +133,10 @@ def make_feed(settings: IngestorSettings) -> Feed:
         return SimulatorFeed(settings)
     if settings.feed == "replay":
         return ReplayFeed(settings)
+    if settings.feed == "angel":
+        from fo_ingestor.angel.feed import AngelFeed  # lazy: Angel code only for FEED=angel
+
+        return AngelFeed(settings)
     raise FeedUnavailable(
         f"FEED={settings.feed} is not available yet; use FEED=simulator or FEED=replay"
     )

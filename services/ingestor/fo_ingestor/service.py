@@ -32,13 +32,18 @@ async def run(settings: IngestorSettings, stop: asyncio.Event, feed: Feed | None
             "ticks_published": publisher.published,
             "ticks_unrouted": publisher.unrouted,
             "last_batch_ts": last_batch_ns,
+            **(feed.status() if hasattr(feed, "status") else {}),
         }
 
     heartbeat = asyncio.create_task(
         beat_forever(client, settings.names, "ingestor", settings.instance_id, status, stop)
     )
     try:
-        await publisher.publish_instruments(feed.instrument_sets())
+        start = getattr(feed, "start", None)  # a broker feed logs in and picks contracts first
+        if start is not None:
+            await start(client, stop, publisher.publish_instruments)
+        else:
+            await publisher.publish_instruments(feed.instrument_sets())
         log.info("instruments published", extra={"feed": feed.name, "symbols": settings.symbols})
         async for batch in feed.batches(stop):
             await _publish_with_retry(publisher, batch, stop)
