@@ -34,10 +34,15 @@ def max_pain(
     c, p = np.where(np.isfinite(c), c, 0.0), np.where(np.isfinite(p), p, 0.0)
     if k.size == 0 or (c.sum() + p.sum()) == 0:
         return MaxPain(None, (), None)
-    diff = k[:, None] - k[None, :]  # rows: settlement X, columns: strike K
-    payout = np.maximum(diff, 0.0) @ c + np.maximum(-diff, 0.0) @ p
+    order = np.argsort(k, kind="stable")
+    k, c, p = k[order], c[order], p[order]
+    # O(n) with running sums: calls below X pay X·ΣC − ΣC·K, puts above X pay ΣP·K − X·ΣP.
+    calls = k * np.cumsum(c) - np.cumsum(c * k)
+    puts = np.cumsum((p * k)[::-1])[::-1] - k * np.cumsum(p[::-1])[::-1]
+    payout = calls + puts
     best = payout.min()
-    tied = k[payout <= best + 1e-12 * abs(best)]
+    scale = np.abs(k).max() * (c.sum() + p.sum())  # size of the terms: rounding is ~1e-16 of it
+    tied = k[payout <= best + 1e-12 * scale]
     chosen = tied[0] if reference is None else tied[np.argmin(np.abs(tied - reference))]
     return MaxPain(float(chosen), tuple(float(x) for x in tied), float(best))
 
