@@ -167,7 +167,7 @@ class MarketSimulator:
     def _oi_profile(self, book: _Book) -> np.ndarray:
         """Target OI in lots: near the money, at round strikes, puts below and calls above."""
         lm = np.log(book.strike / book.spot)
-        near = np.exp(-(lm**2) / (2 * 0.03**2))
+        near = np.exp(-(lm**2) / (2 * 0.015**2))
         side = np.where(book.is_call, np.where(lm > 0, 1.3, 0.4), np.where(lm < 0, 1.4, 0.4))
         return 2_000 + 60_000 * near * book.round_bonus * side
 

@@ -189,15 +189,13 @@ def _header_from(path: str | os.PathLike[str], line: bytes) -> TapeHeader:
 
 def _open(path: str | os.PathLike[str]) -> IO[bytes]:
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+        with open(path, "rb") as probe:
+            magic = probe.read(2)
+        if magic != b"\x1f\x8b":
+            raise TapeError(path, "not a tape (not gzip-compressed)")
+        return gzip.open(path, "rb")
     except OSError as exc:
         raise TapeError(path, f"cannot open ({exc.strerror or exc})") from None
-    magic = raw.read(2)
-    raw.seek(0)
-    if magic != b"\x1f\x8b":
-        raw.close()
-        raise TapeError(path, "not a tape (not gzip-compressed)")
-    return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
 
 
 def read_header(path: str | os.PathLike[str]) -> TapeHeader:
