@@ -18,7 +18,7 @@ $(STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 	@touch $(STAMP)
 
 run: setup
-	FEED=$(FEED) $(BIN)/fo-stack
+	FEED=$(FEED) $(if $(filter replay,$(FEED)),CLOCK=$${CLOCK:-feed}) $(BIN)/fo-stack
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -43,6 +43,7 @@ fmt: setup
 # One line per benchmark module; each writes its JSON to bench/results/.
 bench: setup
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.tape
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache
