@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -19,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fo_bus.codec import DecodeError
 from fo_gateway.fanout import Hub
 from fo_gateway.metrics import GatewayMetrics
+from fo_gateway.models import ValidationErrorBody
 from fo_gateway.observability import GatewayMiddleware, request_id_var
 from fo_gateway.ratelimit import RateLimiter, parse_rate
 from fo_gateway.routes import auth, chain, health, stream
@@ -27,6 +30,7 @@ from fo_gateway.snapshots import GatewayError, SnapshotReader
 from fo_runtime.redis import make_client
 
 log = logging.getLogger(__name__)
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 DESCRIPTION = """
 Live option-chain analytics for Indian index options (NIFTY, BANKNIFTY, …).
@@ -167,5 +171,25 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             {"detail": "internal error", "request_id": request_id_var.get()}, status_code=500
         )
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, with the 422 body this app really sends on every route."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            body = ValidationErrorBody.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            components.update(body.pop("$defs", {}))
+            components["HTTPValidationError"] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.hub = None
     return app
