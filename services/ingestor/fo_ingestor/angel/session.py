@@ -206,18 +206,21 @@ class AngelSession:
 
     async def _login_once(self) -> BrokerTokens:
         creds = self.credentials
+        await self._pace()
         code, left = totp_code(creds.totp_secret.get_secret_value(), self.clock())
         if left < TOTP_MIN_LEFT_S:
             await self.sleep(left + 0.05)
             code, _ = totp_code(creds.totp_secret.get_secret_value(), self.clock())
-        await self._pace()
-        data = await asyncio.to_thread(
-            self.rest.login,
-            creds.api_key.get_secret_value(),
-            creds.client_code,
-            creds.mpin.get_secret_value(),
-            code,
-        )
+        try:
+            data = await asyncio.to_thread(
+                self.rest.login,
+                creds.api_key.get_secret_value(),
+                creds.client_code,
+                creds.mpin.get_secret_value(),
+                code,
+            )
+        finally:  # space the next login from this one's answer, not its start
+            self._pacer[self.client_code] = self.clock()
         return tokens_from(data, self.clock())
 
     async def login(self, retry_totp: bool = False) -> BrokerTokens:
