@@ -99,7 +99,7 @@ def smartconnect_class() -> type:
                 return f"ContainedSmartConnect(root={self.root!r})"
 
         _loaded = ContainedSmartConnect
-        log.debug("smartapi loaded", extra={"module": base.__module__})
+        log.debug("smartapi loaded", extra={"sdk": base.__module__})
         return _loaded
 
 
