@@ -12,7 +12,6 @@ import time
 
 import pytest
 import redis.asyncio as aioredis
-from websockets.exceptions import ConnectionClosed
 
 from fo_bus.names import BusNames
 from fo_runtime.redis_server import free_port, start_redis_server
@@ -140,6 +139,3 @@ async def restart_scenario(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 def test_redis_restart_during_streaming_keeps_clients(tmp_path) -> None:  # type: ignore[no-untyped-def]
     asyncio.run(restart_scenario(tmp_path))
-
-
-__all__ = ["ConnectionClosed"]
