@@ -30,6 +30,22 @@ from fo_feeds.progress import Progress
 from fo_feeds.tape import Batch, Tape, TapeHeader, TapeWriter
 
 _VERSION = str(SCHEMA_VERSION).encode()
+MAX_GAP_S = 10.0  # a paced replay waits at most this long between two batches
+
+
+def schedule(times: list[int], speed: float, max_gap_s: float = MAX_GAP_S) -> list[float]:
+    """Seconds after the start at which each batch is due, at ``speed`` × the original pace.
+
+    A gap longer than ``max_gap_s`` (after speed) — overnight, or between snapshots of
+    different days — is shortened to ``max_gap_s``, so a paced replay never stalls for hours.
+    """
+    out: list[float] = []
+    at = 0.0
+    for i, t in enumerate(times):
+        if i:
+            at += min((t - times[i - 1]) / 1e9 / speed, max_gap_s)
+        out.append(at)
+    return out
 
 
 @dataclass
@@ -162,22 +178,19 @@ def _paced(
     progress: Progress | None,
     should_stop: Callable[[], bool],
 ) -> None:
-    if not batches:
-        return
-    t0 = batches[0].t
+    due = schedule([b.t for b in batches], speed)
     wall0 = time.monotonic()
     i = 0
     while i < len(batches):
         if should_stop():
             return
-        due_at = wall0 + (batches[i].t - t0) / 1e9 / speed
-        wait = due_at - time.monotonic()
+        wait = wall0 + due[i] - time.monotonic()
         if wait > 0:
             time.sleep(min(wait, 0.25))
             continue
-        now_tape = t0 + (time.monotonic() - wall0) * speed * 1e9
+        elapsed = time.monotonic() - wall0
         j = i + 1
-        while j < len(batches) and batches[j].t <= now_tape:
+        while j < len(batches) and due[j] <= elapsed:
             j += 1
         player.write(batches[i:j])
         if progress:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from fo_feeds.player import schedule
 from fo_feeds.simulator import MarketSimulator, SimulatorConfig
 from fo_feeds.tape import load_tape
 from fo_ingestor.settings import IngestorSettings
@@ -51,12 +52,12 @@ class SimulatorFeed:
 
 class ReplayFeed:
     """A tape played with its original timestamps: at its pace × ``REPLAY_SPEED`` (0 = as fast
-    as possible), optionally looping. After the end the feed idles (the data stays on the bus)
-    until the service is stopped. The tape is read and validated in full before anything is
-    published, so a bad tape writes nothing."""
+    as possible; gaps over 10 s are shortened to 10 s), optionally looping. After the end the
+    feed idles (the data stays on the bus) until the service is stopped. The tape is read and
+    validated in full before anything is published, so a bad tape writes nothing."""
 
     name = "replay"
-    FAST_GROUP_TICKS = 20_000  # ticks per yielded batch when playing as fast as possible
+    FAST_GROUP_TICKS = 5_000  # ticks per yielded batch when playing as fast as possible
 
     def __init__(self, settings: IngestorSettings) -> None:
         if settings.tape is None:
@@ -107,18 +108,19 @@ class ReplayFeed:
             if group:
                 yield group
             return
-        t0, wall0 = batches[0][0], time.monotonic()
+        due = schedule([t for t, _ in batches], self.speed)
+        wall0 = time.monotonic()
         i = 0
         while i < len(batches):
-            wait = wall0 + (batches[i][0] - t0) / 1e9 / self.speed - time.monotonic()
+            wait = wall0 + due[i] - time.monotonic()
             if wait > 0 and await wait_or_stop(stop, min(wait, self.interval)):
                 return
             if wait > 0:
                 continue
-            now_tape = t0 + (time.monotonic() - wall0) * self.speed * 1e9
+            elapsed = time.monotonic() - wall0
             group = list(batches[i][1])
             i += 1
-            while i < len(batches) and batches[i][0] <= now_tape:
+            while i < len(batches) and due[i] <= elapsed:
                 group.extend(batches[i][1])
                 i += 1
             yield group
