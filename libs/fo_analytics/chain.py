@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -109,9 +110,10 @@ class ChainState:
 
     def spot(self) -> tuple[float | None, int]:
         quote = self.quotes.get(self.instruments.spot_token)
-        if quote is None or "ltp" not in quote.values:
+        ltp = None if quote is None else quote.values.get("ltp")
+        if ltp is None or not math.isfinite(ltp):  # a NaN or infinite print is no spot
             return None, 0
-        return float(quote.values["ltp"]), quote.ts_event
+        return float(ltp), quote.ts_event
 
     def expiries(self) -> list[date]:
         return self.instruments.expiries()

@@ -31,7 +31,8 @@ def max_pain(
     """
     k = np.asarray(strikes, dtype=float)
     c, p = np.asarray(call_oi, dtype=float), np.asarray(put_oi, dtype=float)
-    c, p = np.where(np.isfinite(c), c, 0.0), np.where(np.isfinite(p), p, 0.0)
+    with np.errstate(invalid="ignore"):  # unknown or negative OI (a bad feed) counts as none
+        c, p = np.where(c > 0, c, 0.0), np.where(p > 0, p, 0.0)
     if k.size == 0 or (c.sum() + p.sum()) == 0:
         return MaxPain(None, (), None)
     order = np.argsort(k, kind="stable")
@@ -65,10 +66,10 @@ def buildup(
     oi: ArrayLike, prev_oi: ArrayLike, ltp: ArrayLike, prev_close: ArrayLike, lot: int, tick: float
 ) -> np.ndarray:
     """Index into BUILDUP per leg (OI in shares, prices in rupees)."""
-    d_oi = np.asarray(oi, dtype=float) - np.asarray(prev_oi, dtype=float)
-    d_px = np.asarray(ltp, dtype=float) - np.asarray(prev_close, dtype=float)
-    known = np.isfinite(d_oi) & np.isfinite(d_px)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # inf − inf: unknown, not a warning
+        d_oi = np.asarray(oi, dtype=float) - np.asarray(prev_oi, dtype=float)
+        d_px = np.asarray(ltp, dtype=float) - np.asarray(prev_close, dtype=float)
+        known = np.isfinite(d_oi) & np.isfinite(d_px)
         oi_move = np.abs(d_oi) >= np.maximum(
             BUILDUP_OI_PCT * np.asarray(prev_oi, dtype=float), BUILDUP_MIN_LOTS * lot
         )

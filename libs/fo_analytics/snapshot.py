@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from fo_analytics import conventions as cv
 from fo_analytics import render
 from fo_analytics.chain import ChainState
@@ -63,7 +65,8 @@ def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAn
         state.cache = {"key": key, "items": {}}
     items: dict[date, ExpiryAnalytics] = state.cache["items"]
     if expiry not in items:
-        items[expiry] = analyse(state, expiry, ctx.params())
+        with np.errstate(all="ignore"):  # bad feeds give NaN/inf: handled, not warned about
+            items[expiry] = analyse(state, expiry, ctx.params())
     return items[expiry]
 
 

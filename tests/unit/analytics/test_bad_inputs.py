@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fo_analytics.black import black76_price
 from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
@@ -140,3 +142,42 @@ def test_unquoted_chain_without_spot_has_no_forward_and_no_numbers() -> None:
     snap = _snap(legs, spot=None)
     assert snap["forward"] is None
     assert {r["CE"]["iv_status"] for r in snap["strikes"]} == {"no_quote"}
+
+
+prices = (
+    st.floats(0.01, 5_000.0)
+    | st.floats(-1e300, 1e300)
+    | st.floats(0.0, 1e-300)
+    | st.sampled_from([float("nan"), float("inf"), -float("inf"), 5e-324, 4.1e-168])
+)
+quotes = st.fixed_dictionaries(
+    {},
+    optional={"ltp": prices, "bid": prices, "ask": prices, "prev_close": prices,
+              "oi": st.integers(-10**12, 10**12), "volume": st.integers(0, 10**12),
+              "prev_oi": st.integers(-10**12, 10**12)},
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(quotes, min_size=1, max_size=10),
+    st.none() | prices,
+    st.floats(-2.0, 800.0) | st.floats(0.0, 1e-6),
+)
+@example([{"ltp": 4.1e-168, "bid": 4.1e-168, "ask": 4.1e-168, "oi": 75}] * 4, 25_000.0, 5.0)
+@example([{"ltp": 1e300, "bid": 1e300, "ask": 1e300, "oi": 10**12}] * 4, 1e300, 1e-7)
+def test_any_quotes_never_raise_and_never_invent_numbers(
+    legs: list[dict[str, Any]], spot: float | None, days: float
+) -> None:
+    strikes = [25_000.0 + 100.0 * (i // 2 - 2) for i in range(len(legs))]
+    chain = {
+        (("CE", "PE")[i % 2], k): q for i, (k, q) in enumerate(zip(strikes, legs, strict=True))
+    }
+    snap = _snap(chain, days_before=days, spot=spot)
+    for row in snap["strikes"]:
+        for leg in (row["CE"], row["PE"]):
+            if leg is None:
+                continue
+            solved = leg["iv_status"] in ("ok", "wide_spread")
+            assert (leg["iv"] is not None) == solved
+            assert solved or all(leg[g] is None for g in ("delta", "gamma", "vega", "rho"))

@@ -6,11 +6,12 @@ import math
 from datetime import date
 
 import numpy as np
-from hypothesis import assume, given, settings
+import pytest
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from fo_analytics.black import black76_greeks, black76_price, bs_greeks
-from fo_analytics.iv import black_iv
+from fo_analytics.iv import MAX_IV, _solve, black_iv
 from fo_analytics.snapshot import SnapshotContext, expiry_snapshot
 
 from .conftest import expiry_ns, synthetic_chain
@@ -68,11 +69,42 @@ def test_greek_signs_and_bounds(f: float, m: float, t: float, s: float, r: float
     st.floats(-1e6, 1e6) | st.just(float("nan")) | st.just(0.0),
     forwards, moneyness, st.floats(-1.0, 2.0), st.booleans(),
 )  # fmt: skip
+@example(4.1e-168, 50.0, 1.0, 1.0, False)  # found by hypothesis: LBR divided by zero
 def test_iv_is_positive_or_null_never_zero(
     price: float, f: float, m: float, t: float, c: bool
 ) -> None:
     iv, codes = black_iv(price, f, f * m, t, 0.0, c)
     assert (np.isnan(iv) and codes != 0) or (iv > 0 and codes == 0)
+
+
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+magnitudes = st.floats(-1e300, 1e300) | st.floats(-1e-300, 1e-300) | any_float
+
+
+@settings(max_examples=500, deadline=None)
+@given(magnitudes, magnitudes, magnitudes, magnitudes, st.floats(-1.0, 1.0) | any_float,
+       st.booleans())  # fmt: skip
+@example(4.1e-168, 50.0, 50.0, 1.0, 0.0, False)
+@example(1.0, 1e300, 1e300, 1.0, 0.0, True)  # the kernel raises on this one
+@example(1e-5, 50.0, 50.0, 1e-300, 0.0, True)  # σ ≈ 5e143
+@example(5e-324, 50.0, 50.0, 1.0, 0.0, True)
+def test_iv_never_raises_on_any_floats(
+    price: float, f: float, k: float, t: float, r: float, c: bool
+) -> None:
+    """Tiny, huge, subnormal, negative, NaN and infinite inputs: null with a reason, or σ > 0."""
+    iv, codes = black_iv(price, f, k, t, r, c)
+    assert (np.isnan(iv) and codes != 0) or (0 < iv < MAX_IV and codes == 0)
+    if codes == 0:
+        assert np.isfinite(black76_greeks(f, k, t, r, float(iv), c).delta)
+
+
+def test_solver_falls_back_per_leg_when_the_kernel_raises() -> None:
+    """The raw kernel raises on F = K = 1e300; the legs around it still get their IV."""
+    out = _solve(*(np.array(x) for x in ([5.637197779701664, 1.0, 0.1], [100.0, 1e300, 95.0],
+                                         [100.0, 1e300, 100.0], [0.5, 1.0, 0.2],
+                                         [1.0, 1.0, 1.0])))  # fmt: skip
+    assert out[0] == pytest.approx(0.2, abs=1e-12) and np.isnan(out[1])
+    assert float(black76_price(95.0, 100.0, 0.2, 0.0, out[2], True)) == pytest.approx(0.1, 1e-12)
 
 
 EXPIRY = date(2026, 3, 26)
