@@ -44,6 +44,7 @@ fmt: setup
 bench: setup
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.tape
+	$(BIN)/python -m bench.fanout
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache

@@ -157,3 +157,11 @@ def _async(check):  # type: ignore[no-untyped-def]
         return check()
 
     return run
+
+
+def test_snapshot_text_hands_out_the_published_bytes() -> None:
+    data = doc(3, 4).replace(b'"strikes":[]', '"strikes":[],"note":"é"'.encode())
+    snap = Snapshot.parse(data)
+    assert snap.text == data.decode() and snap.text.encode() is data  # no copy per client
+    assert snap.text.encode("UTF_8") is data
+    assert snap.text.encode("latin-1", "replace") == data.decode().encode("latin-1", "replace")
