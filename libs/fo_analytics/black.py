@@ -89,7 +89,7 @@ def bs_greeks(
     return Greeks(price, delta, gamma, theta, vega, rho)
 
 
-def black76_gamma(f: Array, k: Array, t: float, disc: float, sigma: Array) -> Array:
+def black76_gamma(f: Array, k: Array, t: Array | float, disc: Array | float, sigma: Array) -> Array:
     """Gamma per 1 point of F (the only Greek GEX needs; cheap path)."""
     sq = sigma * np.sqrt(t)
     d1 = (np.log(f / k) + 0.5 * sq * sq) / sq

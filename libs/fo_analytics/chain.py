@@ -91,6 +91,13 @@ class ChainState:
         self._values = np.full((len(QUOTE_FIELDS), n), np.nan)
         self._ts = np.zeros(n, dtype=np.int64)
         self._layouts = _layouts(instruments, self._row)
+        self._expiries = tuple(instruments.expiries())
+        self.grids: dict[Any, Any] = {}  # padded layouts of expiry lists (fo_analytics.batch)
+
+    @property
+    def missing_row(self) -> int:
+        """The table row that stays NaN: where a missing leg points."""
+        return len(self._row)
 
     @property
     def symbol(self) -> str:
@@ -116,7 +123,7 @@ class ChainState:
         return float(ltp), quote.ts_event
 
     def expiries(self) -> list[date]:
-        return self.instruments.expiries()
+        return list(self._expiries)
 
     def layout(self, expiry: date) -> ExpiryLayout:
         return self._layouts.get(expiry) or _empty_layout(len(self._row))

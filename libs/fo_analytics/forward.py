@@ -8,6 +8,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from fo_analytics.rowwise import take
+
 Array = NDArray[np.float64]
 PARITY_STRIKES = 10  # strikes nearest the parity ATM that enter the fit
 
@@ -66,3 +68,36 @@ def choose_forward(
     if spot is not None and math.isfinite(spot) and spot > 0:
         return Forward(spot * growth, "spot", 0)
     return Forward(None, None, 0)
+
+
+def parity_forwards(
+    strikes: Array,
+    call: Array,
+    put: Array,
+    call_spread: Array,
+    put_spread: Array,
+    usable: NDArray[np.bool_],
+    growth: Array,
+    tick: Array,
+) -> tuple[Array, NDArray[np.intp]]:
+    """``parity_forward`` for every row (expiry) at once: (F or NaN, strikes used) per row."""
+    rows, width = strikes.shape
+    if width == 0:
+        return np.full(rows, np.nan), np.zeros(rows, np.intp)
+    centre = take(strikes, np.argmin(np.where(usable, np.abs(call - put), np.inf), 1)[:, None])
+    dist = np.where(usable, np.abs(strikes - centre), np.inf)
+    near = np.argsort(dist, axis=1, kind="stable")[:, :PARITY_STRIKES]
+    sel = np.isfinite(take(dist, near))
+    g, t = growth[:, None], tick[:, None]
+    f_k = take(strikes, near) + g * (take(call, near) - take(put, near))
+    err = g * np.hypot(take(call_spread, near), take(put_spread, near)) + t
+    w = np.where(sel, 1.0 / (err * err), 0.0)
+    f_k = np.where(sel, f_k, np.inf)
+    order = np.argsort(f_k, axis=1)
+    cum = np.cumsum(take(w, order), axis=1)
+    pick = np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)[:, None]
+    med = take(take(f_k, order), pick)
+    keep = sel & (np.abs(f_k - med) <= 2.0 * err + 2.0 * t)
+    wk = np.where(keep, w, 0.0)
+    value = np.sum(wk * np.where(keep, f_k, 0.0), axis=1) / np.sum(wk, axis=1)
+    return np.where(sel.any(axis=1), value, np.nan), keep.sum(axis=1)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fo_analytics.black import black76_gamma
+from fo_analytics.rowwise import take
 
 Array = NDArray[np.float64]
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -17,87 +18,101 @@ REFINE_POINTS = 16
 
 
 def leg_gex(
-    forward: float, strikes: Array, years: float, disc: float, sigma: Array, oi: Array, sign: float
+    forward: Array, strikes: Array, years: Array, disc: Array, sigma: Array, oi: Array, sign: float
 ) -> Array:
-    """sign·Γ(F)·OI·F²·0.01 per leg, OI in shares (contracts × lot); NaN where Γ is unknown."""
+    """sign·Γ(F)·OI·F²·0.01 per leg, OI in shares (contracts × lot); NaN where Γ is unknown.
+
+    ``forward``, ``years`` and ``disc`` broadcast against ``strikes`` (one per expiry row).
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        gamma = black76_gamma(np.full(strikes.shape, forward), strikes, years, disc, sigma)
+        gamma = black76_gamma(forward, strikes, years, disc, sigma)
     return sign * gamma * oi * forward * forward * 0.01
 
 
-def _argmax_strike(strikes: Array, score: Array) -> float | None:
-    s = np.where(np.isfinite(score), score, 0.0)
-    if s.size == 0 or not s.max() > 0:
-        return None
-    return float(strikes[int(np.argmax(s))])
-
-
-def walls(
-    strikes: Array, call_gex: Array, put_gex: Array, call_oi: Array, put_oi: Array
-) -> dict[str, Any]:
-    """Gamma walls (largest |call GEX|, |put GEX|, unnetted total) and OI walls."""
-    c, p = np.abs(call_gex), np.abs(put_gex)
-    return {
-        "call_wall_gamma": _argmax_strike(strikes, c),
-        "put_wall_gamma": _argmax_strike(strikes, p),
-        "abs_gamma_strike": _argmax_strike(strikes, np.where(np.isfinite(c), c, 0.0) + p),
-        "call_wall_oi": _argmax_strike(strikes, call_oi),
-        "put_wall_oi": _argmax_strike(strikes, put_oi),
-        "rule": "argmax |GEX| per side; OI walls argmax OI",
-    }
-
-
-class GammaCurve:
-    """Total GEX as a function of a hypothetical forward, each strike's IV held fixed."""
+class GammaCurves:
+    """Total GEX of each row (expiry) as a function of a hypothetical forward, IV held fixed."""
 
     def __init__(
-        self, strikes: Array, sigma: Array, weight: Array, years: float, disc: float
+        self, strikes: Array, sigma: Array, weight: Array, years: Array, disc: Array
     ) -> None:
         ok = np.isfinite(sigma) & (sigma > 0) & np.isfinite(weight) & (weight != 0)
-        sq = sigma[ok] * math.sqrt(years)
-        self._a = 1.0 / sq
-        self._b = (0.5 * sq * sq - np.log(strikes[ok])) * self._a
-        self._w = weight[ok] * self._a * disc * _INV_SQRT_2PI
-        self.width = float(sq.min()) if sq.size else 0.0
+        ok &= np.isfinite(strikes) & (years > 0)[:, None]
+        sq = np.where(ok, sigma * np.sqrt(np.where(years > 0, years, 1.0))[:, None], 1.0)
+        a = 1.0 / sq
+        self._a = np.where(ok, a, 0.0)
+        self._b = np.where(ok, (0.5 * sq * sq - np.log(np.where(ok, strikes, 1.0))) * a, 0.0)
+        self._w = np.where(ok, weight * a * disc[:, None] * _INV_SQRT_2PI, 0.0)
+        self.count = ok.sum(axis=1)
+        self.width = np.where(
+            self.count > 0, np.where(ok, sq, np.inf).min(axis=1, initial=np.inf), 0.0
+        )
 
-    def __len__(self) -> int:
-        return int(self._w.size)
-
-    def at(self, f: Array) -> Array:
-        """Σ sign·OI·Γ(f)·f²·0.01 for each hypothetical forward f."""
-        d1 = np.log(f)[:, None] * self._a + self._b
-        return 0.01 * f * (np.exp(-0.5 * d1 * d1) @ self._w)
+    def at(self, f: Array, row: NDArray[np.intp]) -> Array:
+        """Σ sign·OI·Γ(f)·f²·0.01 for each hypothetical forward f of curve ``row``."""
+        d1 = np.log(f)[:, None] * self._a[row] + self._b[row]
+        return 0.01 * f * np.einsum("ij,ij->i", np.exp(-0.5 * d1 * d1), self._w[row])
 
 
-def _roots(curve: GammaCurve, lo: float, hi: float, step: float) -> list[float]:
-    grid = np.exp(np.arange(math.log(lo), math.log(hi) + 0.5 * step, step))
-    y = curve.at(grid)
+def _grid(curves: GammaCurves, forward: Array, half: Array, rows: list[int]) -> tuple[Array, Array]:
+    step = np.clip(curves.width / 4.0, 0.0005, 0.01)  # log-space, finer than any gamma peak
+    parts = [
+        np.exp(np.arange(math.log(forward[i] * (1 - half[i])),
+                         math.log(forward[i] * (1 + half[i])) + 0.5 * step[i], step[i]))
+        for i in rows
+    ]  # fmt: skip
+    sizes = [p.size for p in parts]
+    return np.concatenate(parts), np.repeat(np.asarray(rows, np.intp), sizes)
+
+
+def _roots(
+    curves: GammaCurves, forward: Array, half: Array, rows: list[int]
+) -> tuple[Array, Array]:
+    """Every sign change of every curve on its grid, refined by two rounds of 16 sub-points."""
+    grid, rid = _grid(curves, forward, half, rows)
+    y = curves.at(grid, rid)
     nonzero = y != 0  # an exact 0 is underflow far from every strike, not a crossing
-    grid, y = grid[nonzero], y[nonzero]
+    grid, y, rid = grid[nonzero], y[nonzero], rid[nonzero]
+    s = np.sign(y)
+    br = np.flatnonzero((s[:-1] != s[1:]) & (rid[:-1] == rid[1:]))
+    a, b, r = grid[br], grid[br + 1], rid[br]
+    ya, yb = y[br], y[br + 1]
+    pos = np.arange(REFINE_POINTS)
+    for _ in range(2):  # the bracket shrinks ~200×
+        sub = a[:, None] + pos * ((b - a) / (REFINE_POINTS - 1))[:, None]
+        sub[:, -1] = b
+        ys = curves.at(sub.ravel(), np.repeat(r, REFINE_POINTS)).reshape(sub.shape)
+        j = np.argmax(np.sign(ys[:, :-1]) * np.sign(ys[:, 1:]) <= 0, axis=1)[:, None]
+        a, b, ya, yb = (
+            take(sub, j)[:, 0],
+            take(sub, j + 1)[:, 0],
+            take(ys, j)[:, 0],
+            take(ys, j + 1)[:, 0],
+        )
+    with np.errstate(all="ignore"):
+        root = np.where(ya == yb, a, a - ya * (b - a) / (yb - ya))
+    return root, r
+
+
+def zero_gammas(
+    curves: GammaCurves, forward: Array, years: Array, live: NDArray[np.bool_]
+) -> list[dict[str, Any]]:
+    """Per row: forward level where total GEX changes sign (nearest to F), or None with a reason."""
+    half = np.where(years <= WEEKLY_YEARS, 0.05, 0.10)
+    rows = [i for i in range(forward.size) if live[i] and curves.count[i] > 0]
+    root, rid = _roots(curves, forward, half, rows) if rows else (np.zeros(0), np.zeros(0, np.intp))
     out = []
-    for i in np.flatnonzero(np.sign(y[:-1]) != np.sign(y[1:])):
-        a, b = grid[i], grid[i + 1]
-        for _ in range(2):  # two rounds of 16 sub-points: the bracket shrinks ~200×
-            sub = np.linspace(a, b, REFINE_POINTS)
-            ys = curve.at(sub)
-            j = int(np.flatnonzero(np.sign(ys[:-1]) * np.sign(ys[1:]) <= 0)[0])
-            a, b, ya, yb = sub[j], sub[j + 1], ys[j], ys[j + 1]
-        out.append(float(a if ya == yb else a - ya * (b - a) / (yb - ya)))
-    return sorted(set(out))
-
-
-def zero_gamma(curve: GammaCurve, forward: float, years: float) -> dict[str, Any]:
-    """Forward level where total GEX changes sign (nearest to F), or None with a reason."""
-    half = 0.05 if years <= WEEKLY_YEARS else 0.10
-    out: dict[str, Any] = {"level": None, "roots": [], "range_pct": half * 100, "reason": None}
-    if len(curve) == 0:
-        out["reason"] = "no gamma: no strike with both OI and IV"
-        return out
-    step = min(max(curve.width / 4.0, 0.0005), 0.01)  # log-space, finer than any gamma peak
-    roots = _roots(curve, forward * (1 - half), forward * (1 + half), step)
-    if not roots:
-        out["reason"] = f"no sign change within ±{half * 100:g} % of the forward"
-        return out
-    out["roots"] = roots
-    out["level"] = min(roots, key=lambda x: abs(x - forward))
+    for i in range(forward.size):
+        if not live[i]:
+            out.append({"level": None, "roots": [], "reason": "no forward or expired"})
+            continue
+        z: dict[str, Any] = {"level": None, "roots": [], "range_pct": float(half[i]) * 100, "reason": None}
+        roots = sorted(set(root[rid == i].tolist()))
+        if curves.count[i] == 0:
+            z["reason"] = "no gamma: no strike with both OI and IV"
+        elif not roots:
+            z["reason"] = f"no sign change within ±{float(half[i]) * 100:g} % of the forward"
+        else:
+            f = float(forward[i])
+            z["roots"], z["level"] = roots, min(roots, key=lambda x: abs(x - f))
+        out.append(z)
     return out

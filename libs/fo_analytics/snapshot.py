@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import numpy as np
-
 from fo_analytics import conventions as cv
 from fo_analytics import render
 from fo_analytics.chain import ChainState
-from fo_analytics.expiry import ExpiryAnalytics, Params, analyse
+from fo_analytics.expiry import ExpiryAnalytics, Params, analyse_many
 from fo_analytics.oi import ratio_or_none
 
 UNITS = {
@@ -58,15 +56,22 @@ class SnapshotContext:
 
 
 def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAnalytics:
-    """The expiry's analytics, computed once per (chain version, cycle parameters)."""
+    """The expiry's analytics, computed once per (chain version, cycle parameters).
+
+    The first expiry asked for in a cycle is computed alone (a single-expiry request stays
+    cheap); the next one asked means the caller walks the chain, so every listed expiry not
+    done yet is computed in one vectorised pass and kept for the rest of the cycle.
+    """
     state.table()  # bring in pending quotes first: that moves ``version``
     key = (state.version, ctx.params())
     if state.cache.get("key") != key:
         state.cache = {"key": key, "items": {}}
     items: dict[date, ExpiryAnalytics] = state.cache["items"]
     if expiry not in items:
-        with np.errstate(all="ignore"):  # bad feeds give NaN/inf: handled, not warned about
-            items[expiry] = analyse(state, expiry, ctx.params())
+        todo = [expiry]
+        if items:
+            todo += [e for e in state.expiries() if e not in items]
+        items.update(analyse_many(state, todo, ctx.params()))
     return items[expiry]
 
 

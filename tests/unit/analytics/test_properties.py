@@ -95,7 +95,8 @@ def test_iv_never_raises_on_any_floats(
     iv, codes = black_iv(price, f, k, t, r, c)
     assert (np.isnan(iv) and codes != 0) or (0 < iv < MAX_IV and codes == 0)
     if codes == 0:
-        assert np.isfinite(black76_greeks(f, k, t, r, float(iv), c).delta)
+        with np.errstate(all="ignore"):  # the engine calls the Greeks so; gamma may overflow
+            assert np.isfinite(black76_greeks(f, k, t, r, float(iv), c).delta)
 
 
 def test_solver_falls_back_per_leg_when_the_kernel_raises() -> None:
