@@ -118,9 +118,14 @@ async def stream(websocket: WebSocket, symbol: str, client_code: str) -> None:
         if "writer" in tasks:
             tasks["writer"].cancel()
 
+    async def send_plain_text(text: str) -> None:
+        await websocket.send_text(str(text))
+
     client = Client(
         hub,
-        websocket.send_text,
+        # On a real socket the snapshot's str hands its published bytes to the protocol; an
+        # in-process server (TestClient) would pass the str subclass on, so give it a plain one.
+        websocket.send_text if transport is not None else send_plain_text,
         websocket.send_bytes,
         abort,
         binary=websocket.query_params.get("format") == "binary",
