@@ -159,7 +159,9 @@ def _models(
     if p.iv_model != "nse":
         f = np.array([np.nan if x.value is None else x.value for x in fwds], float)
         return f, yrs, p.rate
-    t = np.array([cv.nse_years(e, p.now_ns) if y > 0 else y for e, y in zip(expiries, yrs)])
+    t = np.array(
+        [cv.nse_years(e, p.now_ns) if y > 0 else y for e, y in zip(expiries, yrs, strict=True)]
+    )
     ok = (t > 0) & (spot is not None)
     f = np.where(ok, (spot or 0.0) * np.exp(cv.NSE_RATE * np.where(ok, t, 0.0)), np.nan)
     return f, t, cv.NSE_RATE

@@ -105,7 +105,12 @@ def zero_gammas(
         if not live[i]:
             out.append({"level": None, "roots": [], "reason": "no forward or expired"})
             continue
-        z: dict[str, Any] = {"level": None, "roots": [], "range_pct": float(half[i]) * 100, "reason": None}
+        z: dict[str, Any] = {
+            "level": None,
+            "roots": [],
+            "range_pct": float(half[i]) * 100,
+            "reason": None,
+        }
         roots = sorted(set(root[rid == i].tolist()))
         if curves.count[i] == 0:
             z["reason"] = "no gamma: no strike with both OI and IV"

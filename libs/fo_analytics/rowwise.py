@@ -37,7 +37,7 @@ def lerp(x: Array, y: Array, use: Mask, target: Array) -> Array:
 
 def fill(x: Array, y: Array) -> Array:
     """Per row: NaN gaps of y filled linearly in ascending x, flat ends (np.interp's formula)."""
-    rows, width = y.shape
+    width = y.shape[1]
     ok = np.isfinite(y)
     idx = np.arange(width)
     prev = np.maximum.accumulate(np.where(ok, idx, -1), axis=1)

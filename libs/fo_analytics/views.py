@@ -91,7 +91,9 @@ def _oi(b: Batch) -> list[dict[str, Any]]:
     ce_vol, pe_vol = vol.sum(axis=2).tolist()
     ref = np.array([np.nan if x.value is None else x.value for x in b.forwards], float)
     spot = np.nan if b.spot is None else b.spot
-    pains = rowwise.max_pain(b.grid.strikes, b.grid.valid, oi[0], oi[1], np.where(np.isnan(ref), spot, ref))
+    pains = rowwise.max_pain(
+        b.grid.strikes, b.grid.valid, oi[0], oi[1], np.where(np.isnan(ref), spot, ref)
+    )
     return [
         {
             "totals": {"ce_oi": co, "pe_oi": po, "ce_volume": cv_, "pe_volume": pv},
