@@ -139,6 +139,8 @@ def run() -> dict[str, Any]:
     zero = analytics(state, nearest, ctx(0)).scalars["gex"]["zero_gamma"]
     ratio = results["full"]["median_ms"] / results["full_bare_iv"]["median_ms"]
     compute_ratio = results["full_compute_only"]["median_ms"] / results["full_bare_iv"]["median_ms"]
+    # What is left of ``full`` once the maths is done: JSON-ready dicts (3,136 legs × 20 keys).
+    build_ms = results["full"]["median_ms"] - results["full_compute_only"]["median_ms"]
     return {
         "benchmark": "analytics",
         "chain": {
@@ -150,6 +152,8 @@ def run() -> dict[str, Any]:
         "results": results,
         "full_vs_bare_iv": ratio,
         "full_compute_only_vs_bare_iv": compute_ratio,
+        "full_build_ms": build_ms,
+        "full_build_vs_bare_iv": build_ms / results["full_bare_iv"]["median_ms"],
         "targets": TARGETS_MS,
         "met": {
             "nearest": results["nearest"]["median_ms"] <= TARGETS_MS["nearest"],
@@ -173,7 +177,8 @@ def main() -> None:
     for name, row in r.items():
         print(f"  {name:20s} median {row['median_ms']:7.3f} ms   p90 {row['p90_ms']:7.3f} ms")
     print(f"  full / bare IV       {report['full_vs_bare_iv']:.2f}x "
-          f"(compute only {report['full_compute_only_vs_bare_iv']:.2f}x)")  # fmt: skip
+          f"(compute only {report['full_compute_only_vs_bare_iv']:.2f}x; building the dicts "
+          f"{report['full_build_ms']:.2f} ms, {report['full_build_vs_bare_iv']:.2f}x)")  # fmt: skip
     print(f"  targets met: {report['met']}  -> {RESULTS.relative_to(Path.cwd())}")
 
 
