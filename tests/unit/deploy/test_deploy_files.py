@@ -19,6 +19,7 @@ from fo_ingestor.settings import IngestorSettings
 from fo_worker.settings import WorkerSettings
 
 SETTINGS = {"ingestor": IngestorSettings, "worker": WorkerSettings, "gateway": GatewaySettings}
+BROKER_SECRETS = {"ANGEL_API_KEY", "ANGEL_CLIENT_CODE", "ANGEL_MPIN", "ANGEL_TOTP_SECRET"}
 COMMANDS = {"fo-ingestor": "ingestor", "fo-worker": "worker", "fo-gateway": "gateway"}
 
 
@@ -106,10 +107,15 @@ def test_render_blueprint_is_production_shaped() -> None:
         for var in service.get("envVars", []):
             if "fromService" in var:
                 assert var["fromService"]["name"] in names
-            if var.get("key") in {"ANGEL_API_KEY"}:
+            if var.get("key") in BROKER_SECRETS:
                 assert var.get("sync") is False, "broker credentials are never in the file"
             if var.get("key") == "SECRET_KEY":
-                assert var.get("generateValue") is True
+                # Generated once for the gateway; the ingestor shares the gateway's value.
+                assert var.get("generateValue") is True or var["fromService"] == {
+                    "type": "web",
+                    "name": "fo-gateway",
+                    "envVarKey": "SECRET_KEY",
+                }
 
 
 def test_compose_is_scalable_and_waits_for_redis() -> None:
