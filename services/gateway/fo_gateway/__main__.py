@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import socket
@@ -15,8 +14,7 @@ from fo_gateway.access import CLOSE_GOING_AWAY
 from fo_gateway.app import create_app
 from fo_gateway.observability import install_request_id_logging
 from fo_gateway.settings import GatewaySettings
-from fo_runtime.logs import configure_logging
-from fo_runtime.settings import load_settings
+from fo_runtime.cli import prepare
 
 GRACEFUL_SHUTDOWN_S = 3  # well inside Render's shutdown delay and our 5 s e2e bound
 CLOSE_CLIENTS_S = 1.0  # WebSocket clients get this long to take their 1001 close frame
@@ -79,15 +77,15 @@ def server_config(app: FastAPI, settings: GatewaySettings) -> uvicorn.Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fo-gateway", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="validate settings and exit")
-    args = parser.parse_args(argv)
-    settings = load_settings(GatewaySettings)
-    if args.check:
-        mode = "demo" if settings.demo_mode else "live"
-        print(f"fo-gateway settings ok (mode={mode}, port={settings.port})")
+    settings = prepare(
+        "gateway",
+        __doc__,
+        GatewaySettings,
+        lambda s: f"mode={'demo' if s.demo_mode else 'live'}, port={s.port}",
+        argv,
+    )
+    if settings is None:
         return 0
-    configure_logging("gateway", settings.log_level)
     install_request_id_logging()
     app = create_app(settings)
     GatewayServer(server_config(app, settings), app).run()

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 
 from fo_ingestor.service import run
 from fo_ingestor.settings import IngestorSettings
+from fo_runtime.cli import prepare
 from fo_runtime.lifecycle import run_service
-from fo_runtime.logs import configure_logging
-from fo_runtime.settings import load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fo-ingestor", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="validate settings and exit")
-    args = parser.parse_args(argv)
-    settings = load_settings(IngestorSettings)
-    if args.check:
-        print(f"fo-ingestor settings ok (feed={settings.feed}, symbols={settings.symbols})")
+    settings = prepare(
+        "ingestor", __doc__, IngestorSettings, lambda s: f"feed={s.feed}, symbols={s.symbols}", argv
+    )
+    if settings is None:
         return 0
-    configure_logging("ingestor", settings.log_level)
     return run_service(functools.partial(run, settings))
 
 
