@@ -20,9 +20,7 @@ from pydantic import SecretStr
 from redis.exceptions import RedisError, ResponseError
 
 from fo_bus.names import BusNames
-from fo_ingestor.angel.accounts import SessionRegistry
-from fo_ingestor.angel.errors import AngelError, AngelRateLimited
-from fo_ingestor.angel.sealed import (
+from fo_bus.sealed import (
     SealError,
     derive_key,
     reply_context,
@@ -30,6 +28,8 @@ from fo_ingestor.angel.sealed import (
     seal,
     unseal,
 )
+from fo_ingestor.angel.accounts import SessionRegistry
+from fo_ingestor.angel.errors import AngelError, AngelRateLimited
 from fo_ingestor.angel.session import Credentials
 from fo_runtime.backoff import delays
 from fo_runtime.lifecycle import wait_or_stop

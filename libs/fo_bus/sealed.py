@@ -3,7 +3,7 @@
 The gateway seals a user's broker credentials before they touch Redis; only a process that
 knows SECRET_KEY can open them. The additional data binds each ciphertext to its request id
 and direction, so a sealed reply cannot be replayed as a request or to another request.
-``fo_gateway.control`` implements the same format (a test checks both directions).
+The gateway seals requests and opens replies; the ingestor does the reverse.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def unseal(key: bytes, blob: bytes, context: bytes) -> bytes:
         raise SealError("sealed message too short")
     try:
         return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context)
-    except InvalidTag:
+    except (InvalidTag, ValueError):
         raise SealError("sealed message does not open with this key") from None
 
 
