@@ -79,3 +79,7 @@ class BusNames:
     def login_attempts_key(self, scope: str, who: str, window: int) -> str:
         """Counter with TTL: login attempts of one client code or address in one window."""
         return f"{self.namespace}:login-attempts:{scope}:{who}:{window}"
+
+    def ratelimit_key(self, bucket: str, who: str, window: int) -> str:
+        """Counter with TTL: requests of one client address to one route bucket in one window."""
+        return f"{self.namespace}:ratelimit:{bucket}:{who}:{window}"

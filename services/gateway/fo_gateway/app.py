@@ -62,7 +62,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         client = make_client(settings.redis_url)
         subscriber = pubsub_client(settings.redis_url)
         app.state.reader = SnapshotReader(client, settings.names, settings.symbol_list)
-        app.state.limiter = RateLimiter(client, settings.fo_namespace)
+        app.state.limiter = RateLimiter(client, settings.names)
         app.state.hub = Hub(
             client,
             settings.names,

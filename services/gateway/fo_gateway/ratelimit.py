@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from fo_bus.names import BusNames
+
 log = logging.getLogger(__name__)
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600}
@@ -54,16 +56,16 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, names: BusNames) -> None:
         self.client = client
-        self.prefix = prefix
+        self.names = names
         self._local: dict[tuple[str, str], tuple[int, int]] = {}
         self._redis_after = 0.0  # loop time before which Redis is not tried again
         self.redis_errors = 0
         self.limited: dict[str, int] = {}
 
     def key(self, bucket: str, who: str, window: int) -> str:
-        return f"{self.prefix}:ratelimit:{bucket}:{who}:{window}"
+        return self.names.ratelimit_key(bucket, who, window)
 
     async def hit(self, bucket: str, who: str, rate: Rate, now: float) -> Decision:
         """Count one request of ``who`` against ``rate`` at wall time ``now``."""

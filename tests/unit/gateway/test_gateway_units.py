@@ -76,7 +76,7 @@ def test_paths_are_classified_for_limits() -> None:
 
 async def test_limiter_counts_in_process_when_redis_is_unreachable() -> None:
     dead = aioredis.Redis(port=free_port(), socket_connect_timeout=0.2)
-    limiter = RateLimiter(dead, "t")
+    limiter = RateLimiter(dead, BusNames("t"))
     rate, now = Rate(3, 60), 120.5
     decisions = [await limiter.hit("api", "1.2.3.4", rate, now) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
