@@ -144,7 +144,13 @@ class Worker:
         if self.settings.clock == "feed":  # replayed data is analysed as of its own time
             now_ns = max((q.ts_event for q in owned.state.quotes.values()), default=0) or now_ns
         live = [e for e in owned.state.expiries() if expiry_close(e).timestamp() * 1e9 > now_ns]
-        ctx = SnapshotContext(now_ns=now_ns, seq=owned.seq + 1, rate=self.settings.risk_free_rate)
+        ctx = SnapshotContext(
+            now_ns=now_ns,
+            seq=owned.seq + 1,
+            rate=self.settings.risk_free_rate,
+            iv_model=self.settings.iv_model,
+            gex_sign=self.settings.gex_sign,
+        )
         snapshots = {
             e: encode_document("chain", expiry_snapshot(owned.state, e, ctx)) for e in live
         }

@@ -19,6 +19,14 @@ class WorkerSettings(CommonSettings):
     lease_ttl_s: float = Field(
         6.0, ge=1, le=120, description="Seconds a symbol lease lives without renewal."
     )
+    iv_model: Literal["black76", "nse"] = Field(
+        "black76",
+        description="IV convention: black76 (Black-76 on each expiry's forward) or nse "
+        "(Black-Scholes on spot at 10 %, reproduces NSE's published IV).",
+    )
+    gex_sign: Literal["dealer_long_calls_short_puts", "dealer_short_all"] = Field(
+        "dealer_long_calls_short_puts", description="Dealer position assumed for GEX signs."
+    )
     history_maxlen: int = Field(
         50_000, ge=100, description="Approximate summaries kept in each history stream."
     )

@@ -63,8 +63,9 @@ def seed_ticks() -> list[Tick]:
     return ticks
 
 
-def settings(redis_url: str, namespace: str, instance: str) -> WorkerSettings:
+def settings(redis_url: str, namespace: str, instance: str, **extra: str) -> WorkerSettings:
     return WorkerSettings(
+        **extra,
         redis_url=redis_url, fo_namespace=namespace, symbols="BANKNIFTY",
         snapshot_interval_s=0.1, lease_ttl_s=2.0, instance_id=instance,
     )  # fmt: skip
@@ -181,5 +182,19 @@ async def test_malformed_entries_are_counted_and_skipped(
         return raw is not None and orjson.loads(raw)["symbols"]["BANKNIFTY"]["bad_entries"] == 1
 
     await eventually_async(counted)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+async def test_the_iv_convention_and_gex_sign_come_from_the_settings(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    await seed(client, names, seed_ticks())
+    stop = asyncio.Event()
+    chosen = settings(redis_url, namespace, "w1", iv_model="nse", gex_sign="dealer_short_all")
+    task = asyncio.create_task(run(chosen, stop))
+    snap = await eventually_async(lambda: latest(client, names), timeout=15)
+    assert snap["model"] == "nse" and snap["model_rate"] == 0.10  # NSE's stated rate
+    assert snap["gex"]["sign_convention"] == "dealer_short_all"
     stop.set()
     await asyncio.wait_for(task, timeout=5)

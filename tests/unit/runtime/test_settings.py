@@ -70,3 +70,13 @@ def test_wildcard_origin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOWED_ORIGINS", "*")
     with pytest.raises(SettingsError, match="ALLOWED_ORIGINS"):
         load_settings(GatewaySettings)
+
+
+def test_iv_model_and_gex_sign_are_selectable_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IV_MODEL", "nse")
+    monkeypatch.setenv("GEX_SIGN", "dealer_short_all")
+    settings = load_settings(WorkerSettings)
+    assert (settings.iv_model, settings.gex_sign) == ("nse", "dealer_short_all")
+    monkeypatch.setenv("IV_MODEL", "bs")
+    with pytest.raises(SettingsError, match="IV_MODEL"):
+        load_settings(WorkerSettings)
