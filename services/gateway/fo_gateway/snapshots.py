@@ -60,11 +60,14 @@ class SnapshotReader:
             raise UnknownSymbol(symbol, self.symbols)
         return normalised
 
-    async def summary(self, symbol: str) -> dict[str, Any]:
+    async def summary_bytes(self, symbol: str) -> bytes:
         raw = await bounded(self.client.get(self.names.summary_key(symbol)))
         if raw is None:
             raise NotReady(f"no snapshot of {symbol} yet; the pipeline is starting")
-        return decode_document(raw, "summary")
+        return raw
+
+    async def summary(self, symbol: str) -> dict[str, Any]:
+        return decode_document(await self.summary_bytes(symbol), "summary")
 
     async def resolve_expiry(self, symbol: str, expiry: date | None) -> date:
         """The requested expiry if listed, else the nearest listed one."""

@@ -104,7 +104,8 @@ async def test_cors_allows_listed_origins_only(start_gateway, publisher):
 
 
 async def test_rate_limits_are_shared_in_redis_and_strict_on_login(start_gateway, publisher):
-    gw = await start_gateway(rate_limit_api="5/minute", rate_limit_login="2/minute")
+    # Hourly windows: a fixed-window count must not straddle a window edge mid-test.
+    gw = await start_gateway(rate_limit_api="5/hour", rate_limit_login="2/hour")
     await publisher.publish(seq=1)
     async with httpx.AsyncClient(base_url=gw.http) as http:
         codes = [(await http.get("/api/spot/NIFTY")).status_code for _ in range(7)]

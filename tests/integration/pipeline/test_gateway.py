@@ -107,3 +107,14 @@ def test_websocket_sends_latest_snapshot_then_updates(
             got = orjson.loads(ws.receive_text())["seq"]
             assert got > 1
             break
+
+
+def test_summary_is_served_as_stored(api: TestClient, store: redis.Redis, names: BusNames) -> None:
+    assert api.get("/api/summary/NIFTY").status_code == 503
+    publish(store, names, seq=9)
+    response = api.get("/api/summary/NIFTY")
+    assert response.status_code == 200
+    assert response.content == store.get(names.summary_key("NIFTY"))
+    again = api.get("/api/summary/NIFTY", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert api.get("/api/summary/NOPE").status_code == 404

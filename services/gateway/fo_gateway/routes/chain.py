@@ -32,8 +32,9 @@ _compact_cache: OrderedDict[tuple[str, str, int | None], bytes] = OrderedDict()
 COMPACT_CACHE_SIZE = 256
 
 
-def _etag(symbol: str, expiry: date, data: bytes, variant: str = "") -> str:
-    base = f"{symbol}-{expiry.isoformat()}-{peek_seq(data)}-{peek_ts(data)}"
+def _etag(symbol: str, expiry: date | None, data: bytes, variant: str = "") -> str:
+    scope = expiry.isoformat() if expiry else "summary"
+    base = f"{symbol}-{scope}-{peek_seq(data)}-{peek_ts(data)}"
     if variant:
         base += "-" + hashlib.blake2b(variant.encode(), digest_size=6).hexdigest()
     return f'"{base}"'
@@ -178,6 +179,23 @@ async def spot(symbol: str, reader: ReaderDep) -> dict[str, object]:
         "source": summary.get("source"),
         "expiries": summary.get("expiries", []),
     }
+
+
+@router.get(
+    "/summary/{symbol}",
+    summary="Across expiries: spot, ATM IV term structure, all-expiry PCR and GEX",
+    description="The symbol summary exactly as the worker published it with the latest cycle.",
+    response_model=None,
+    responses={
+        200: {"description": "The summary document (type `summary`)"},
+        304: {"description": "Not modified since the ETag in If-None-Match"},
+        **ERRORS,
+    },
+)
+async def symbol_summary(request: Request, symbol: str, reader: ReaderDep) -> Response:
+    sym = reader.check_symbol(symbol)
+    data = await reader.summary_bytes(sym)
+    return _respond(request, data, _etag(sym, None, data))
 
 
 __all__ = ["ChainSnapshot", "CompactChain", "router"]
