@@ -18,15 +18,22 @@ class TickPublisher:
         self.names = names
         self.maxlen = maxlen
         self.symbol_of: dict[str, str] = {}
+        self.instruments: dict[str, bytes] = {}  # symbol → encoded set, as last published
         self.published = 0
         self.unrouted = 0
 
     async def publish_instruments(self, sets: Iterable[InstrumentSet]) -> None:
+        for inst_set in sets:
+            for inst in inst_set.instruments:
+                self.symbol_of[inst.token] = inst_set.symbol
+            self.instruments[inst_set.symbol] = encode_instruments(inst_set)
+        await self.republish_instruments()
+
+    async def republish_instruments(self) -> None:
+        """Write the followed instruments again (a Redis that restarted empty gets them back)."""
         async with self.client.pipeline(transaction=False) as pipe:
-            for inst_set in sets:
-                for inst in inst_set.instruments:
-                    self.symbol_of[inst.token] = inst_set.symbol
-                pipe.set(self.names.instruments_key(inst_set.symbol), encode_instruments(inst_set))
+            for symbol, raw in self.instruments.items():
+                pipe.set(self.names.instruments_key(symbol), raw)
             await pipe.execute()
 
     async def publish(self, ticks: Iterable[Tick]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
@@ -17,6 +18,7 @@ from fo_runtime.lifecycle import wait_or_stop
 from fo_runtime.redis import connect
 
 log = logging.getLogger(__name__)
+INSTRUMENTS_REFRESH_S = 15.0  # how soon a Redis that lost its data has the instruments again
 
 
 async def run(settings: IngestorSettings, stop: asyncio.Event, feed: Feed | None = None) -> None:
@@ -45,9 +47,13 @@ async def run(settings: IngestorSettings, stop: asyncio.Event, feed: Feed | None
         else:
             await publisher.publish_instruments(feed.instrument_sets())
         log.info("instruments published", extra={"feed": feed.name, "symbols": settings.symbols})
+        refreshed = time.monotonic()
         async for batch in feed.batches(stop):
             await _publish_with_retry(publisher, batch, stop)
             last_batch_ns = time.time_ns()
+            if time.monotonic() - refreshed > INSTRUMENTS_REFRESH_S:
+                await _with_retry(publisher.republish_instruments, stop)
+                refreshed = time.monotonic()
     finally:
         stop.set()
         await heartbeat
@@ -56,11 +62,16 @@ async def run(settings: IngestorSettings, stop: asyncio.Event, feed: Feed | None
 
 async def _publish_with_retry(publisher: TickPublisher, batch: list, stop: asyncio.Event) -> None:
     """Write one batch; on a Redis error back off and retry, so no batch is dropped silently."""
+    await _with_retry(lambda: publisher.publish(batch), stop)
+
+
+async def _with_retry(write: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
+    """Run a Redis write until it succeeds or the service stops, backing off between tries."""
     for delay in delays(base=0.1, cap=5.0):
         try:
-            await publisher.publish(batch)
+            await write()
             return
         except (RedisError, OSError) as exc:
-            log.warning("tick write failed, retrying", extra={"error": type(exc).__name__})
+            log.warning("redis write failed, retrying", extra={"error": type(exc).__name__})
             if await wait_or_stop(stop, delay):
                 return

@@ -40,3 +40,22 @@ async def test_simulator_ticks_reach_the_streams(
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     assert not await client.exists(names.health_key("ingestor", settings.instance_id))
+
+
+async def test_instruments_come_back_after_redis_loses_them(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis, monkeypatch
+) -> None:
+    import fo_ingestor.service as service
+
+    monkeypatch.setattr(service, "INSTRUMENTS_REFRESH_S", 0.2)
+    settings = IngestorSettings(
+        redis_url=redis_url, fo_namespace=namespace, symbols="NIFTY", batch_interval_s=0.05
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, stop))
+    key = names.instruments_key("NIFTY")
+    first = await eventually_async(lambda: client.get(key))
+    await client.delete(key)  # what a Redis restarted without persistence looks like
+    assert await eventually_async(lambda: client.get(key), timeout=5) == first
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
