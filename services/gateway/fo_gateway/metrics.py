@@ -72,6 +72,37 @@ class GatewayCollector(Collector):
         for symbol, age in sorted(self.state.snapshot_ages.items()):
             ages.add_metric([symbol], age)
         yield ages
+        yield from pipeline_families(self.state.heartbeats)
+
+
+def pipeline_families(heartbeats: list[dict[str, Any]]) -> Iterator[Any]:
+    """The counters ingestors and workers report in their heartbeats, as Prometheus families."""
+    published = CounterMetricFamily(
+        "ingestor_ticks_published", "Ticks written to the streams", labels=["instance"]
+    )
+    feed = CounterMetricFamily(
+        "ingestor_feed_events",
+        "Broker feed counters (packets, malformed, out_of_order, reconnects, stalls, …)",
+        labels=["instance", "event"],
+    )
+    applied = CounterMetricFamily(
+        "worker_ticks_applied", "Ticks applied to chain state", labels=["instance", "symbol"]
+    )
+    bad = CounterMetricFamily(
+        "worker_bad_entries", "Malformed stream entries skipped", labels=["instance", "symbol"]
+    )
+    for beat in heartbeats:
+        instance = str(beat.get("instance", "?"))
+        if beat.get("service") == "ingestor":
+            published.add_metric([instance], beat.get("ticks_published", 0))
+            for event, value in sorted((beat.get("angel") or {}).items()):
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    feed.add_metric([instance, event], value)
+        elif beat.get("service") == "worker":
+            for symbol, stats in sorted((beat.get("symbols") or {}).items()):
+                applied.add_metric([instance, symbol], stats.get("ticks_applied", 0))
+                bad.add_metric([instance, symbol], stats.get("bad_entries", 0))
+    yield from (published, feed, applied, bad)
 
 
 class GatewayMetrics:
@@ -82,6 +113,7 @@ class GatewayMetrics:
         self.registry.register(GatewayCollector(state))
         state.snapshot_ages = {}
         state.ws_refused = {}
+        state.heartbeats = []
 
     async def refresh_snapshot_ages(self) -> None:
         """Read each symbol's summary timestamp (bounded; stale values stay on Redis errors)."""
@@ -106,3 +138,26 @@ class GatewayMetrics:
                 self.state.snapshot_ages[symbol] = (now - ts) / 1e9
             else:
                 self.state.snapshot_ages.pop(symbol, None)
+
+    async def refresh_heartbeats(self) -> None:
+        """Read every service heartbeat (bounded; the previous values stay on Redis errors)."""
+        reader = getattr(self.state, "reader", None)
+        if reader is None:
+            return
+        try:
+            async with asyncio.timeout(SCRAPE_REDIS_BUDGET_S):
+                pattern = reader.names.health_pattern()
+                keys = [k async for k in reader.client.scan_iter(match=pattern, count=500)]
+                raws = await reader.client.mget(keys) if keys else []
+        except (RedisError, OSError, TimeoutError):
+            self.state.hub.redis_errors += 1
+            return
+        beats = []
+        for raw in raws:
+            try:
+                beat = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                beat = None
+            if isinstance(beat, dict):
+                beats.append(beat)
+        self.state.heartbeats = beats

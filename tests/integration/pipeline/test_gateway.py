@@ -118,3 +118,20 @@ def test_summary_is_served_as_stored(api: TestClient, store: redis.Redis, names:
     again = api.get("/api/summary/NIFTY", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     assert api.get("/api/summary/NOPE").status_code == 404
+
+
+def test_metrics_carry_the_pipeline_counters_from_heartbeats(
+    api: TestClient, store: redis.Redis, names: BusNames
+) -> None:
+    ingestor = {"service": "ingestor", "instance": "i1", "ts": 1, "ticks_published": 1234,
+                "angel": {"packets": 50, "malformed": 3, "session": "A1"}}  # fmt: skip
+    worker = {"service": "worker", "instance": "w1", "ts": 1,
+              "symbols": {"NIFTY": {"ticks_applied": 1200, "bad_entries": 2}}}  # fmt: skip
+    store.set(names.health_key("ingestor", "i1"), orjson.dumps(ingestor), ex=30)
+    store.set(names.health_key("worker", "w1"), orjson.dumps(worker), ex=30)
+    text = api.get("/metrics").text
+    assert 'ingestor_ticks_published_total{instance="i1"} 1234.0' in text
+    assert 'ingestor_feed_events_total{event="malformed",instance="i1"} 3.0' in text
+    assert 'worker_bad_entries_total{instance="w1",symbol="NIFTY"} 2.0' in text
+    assert 'worker_ticks_applied_total{instance="w1",symbol="NIFTY"} 1200.0' in text
+    assert 'event="session"' not in text  # only numeric counters become metrics

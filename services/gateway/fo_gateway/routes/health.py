@@ -164,4 +164,5 @@ async def ready(request: Request) -> JSONResponse:
 )
 async def metrics(request: Request) -> Response:
     await request.app.state.metrics.refresh_snapshot_ages()
+    await request.app.state.metrics.refresh_heartbeats()
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
