@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from fo_analytics.chain import ChainState
 from fo_models import InstrumentSet
@@ -22,6 +23,7 @@ class OwnedSymbol:
     bad_entries: int = 0
     ticks_applied: int = 0
     published: int = 0
+    live_expiries: frozenset[date] = frozenset()  # as last published (to retire old keys)
     extra: dict[str, object] = field(default_factory=dict)
 
     def replace_instruments(self, instruments: InstrumentSet, raw: bytes) -> None:

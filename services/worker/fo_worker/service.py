@@ -87,6 +87,7 @@ class Worker:
         try:
             summary = decode_document(summary_raw, "summary")
             owned.seq = int(summary["seq"])
+            owned.live_expiries = frozenset(date.fromisoformat(e) for e in summary["expiries"])
             owned.last_id = str(summary["checkpoint"]["last_id"])
             for expiry in summary["expiries"]:
                 snap_raw = await self.client.get(
@@ -162,9 +163,21 @@ class Worker:
         ):
             owned.seq, owned.dirty = ctx.seq, False
             owned.published += 1
+            await self._retire(owned, frozenset(live))
         else:
             log.warning("lease lost before publish", extra={"symbol": owned.symbol})
             del self.owned[owned.symbol]
+
+    async def _retire(self, owned: OwnedSymbol, live: frozenset[date]) -> None:
+        """Delete the snapshot keys of expiries that rolled off since the last publish."""
+        retired = owned.live_expiries - live
+        if retired:
+            await self.client.delete(*(self.names.snapshot_key(owned.symbol, e) for e in retired))
+            log.info(
+                "expiries rolled off",
+                extra={"symbol": owned.symbol, "expiries": sorted(map(str, retired))},
+            )
+        owned.live_expiries = live
 
     async def release_all(self) -> None:
         for owned in self.owned.values():

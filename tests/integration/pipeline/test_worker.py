@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
@@ -196,5 +196,52 @@ async def test_the_iv_convention_and_gex_sign_come_from_the_settings(
     snap = await eventually_async(lambda: latest(client, names), timeout=15)
     assert snap["model"] == "nse" and snap["model_rate"] == 0.10  # NSE's stated rate
     assert snap["gex"]["sign_convention"] == "dealer_short_all"
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+async def test_an_expiry_rolls_off_after_its_close_and_its_key_is_deleted(
+    redis_url: str, namespace: str, names: BusNames, client: aioredis.Redis
+) -> None:
+    near = date(2030, 1, 1)  # 15:30 IST on 1 Jan 2030 is 10:00 UTC
+    before = int(datetime(2030, 1, 1, 9, 0, tzinfo=UTC).timestamp() * 1e9)
+    after = int(datetime(2030, 1, 1, 10, 1, tzinfo=UTC).timestamp() * 1e9)
+    legs = [
+        Instrument(
+            f"n{int(k)}{r.value}",
+            "BANKNIFTY",
+            InstrumentKind.OPTION,
+            "NFO",
+            "x",
+            30,
+            0.05,
+            near,
+            k,
+            r,
+        )
+        for k in STRIKES
+        for r in Right
+    ]
+    both = InstrumentSet("BANKNIFTY", SPOT, "test", (*instruments().instruments, *legs))
+    await client.set(names.instruments_key("BANKNIFTY"), encode_instruments(both))
+    ticks = [Tick(SPOT, before, before, ltp=111.0), Tick("n100CE", before, before, ltp=12.0, oi=30)]
+    await client.xadd(names.ticks_stream("BANKNIFTY"), encode_tick_batch(ticks))  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings(redis_url, namespace, "w1", clock="feed"), stop))
+    near_key = names.snapshot_key("BANKNIFTY", near)
+    await eventually_async(lambda: client.get(near_key), timeout=15)
+
+    await client.xadd(
+        names.ticks_stream("BANKNIFTY"),
+        encode_tick_batch([Tick(SPOT, after, after, ltp=112.0)]),  # type: ignore[arg-type]
+    )
+
+    async def rolled_off() -> bool:
+        summary = await client.get(names.summary_key("BANKNIFTY"))
+        listed = orjson.loads(summary)["expiries"] if summary else []
+        return listed == [EXPIRY.isoformat()] and not await client.exists(near_key)
+
+    await eventually_async(rolled_off, timeout=15)
+    assert await client.exists(names.snapshot_key("BANKNIFTY", EXPIRY))
     stop.set()
     await asyncio.wait_for(task, timeout=5)
