@@ -38,7 +38,8 @@ def run_service(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep up to ``seconds``; True when ``stop`` was set meanwhile."""
     try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):  # not wait_for: it can swallow a cancellation
+            await stop.wait()
     except TimeoutError:
         return False
     return True

@@ -247,12 +247,15 @@ class Hub:
             asyncio.create_task(self._reap(), name="fanout-reaper"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 3.0) -> None:
+        """Cancel the background tasks and wait for them, but never longer than ``timeout_s``."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=timeout_s)
+        for task in pending:
+            log.warning("fan-out task did not stop in time", extra={"task": task.get_name()})
 
     async def close_all(self, code: int, reason: str, grace_s: float) -> int:
         """Stop accepting, ask every client's writer to send a close frame, wait up to
@@ -375,8 +378,11 @@ class Hub:
             subscribed = wanted
             if not subscribed:
                 await self.pubsub_client.ping()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that lands as the event fires, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=2.0)
+                    async with asyncio.timeout(2.0):
+                        await self._changed.wait()
                 continue
             message = await pubsub.get_message(timeout=0.2)
             while message is not None:
