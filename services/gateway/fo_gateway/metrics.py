@@ -131,7 +131,8 @@ class GatewayMetrics:
         now = time.time_ns()
         for symbol, raw in zip(reader.symbols, raws, strict=True):
             try:
-                ts = orjson.loads(raw).get("ts") if raw else None
+                doc = orjson.loads(raw) if raw else {}
+                ts = doc.get("published_ts") or doc.get("ts")
             except (orjson.JSONDecodeError, AttributeError):
                 ts = None
             if isinstance(ts, int):

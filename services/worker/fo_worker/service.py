@@ -155,9 +155,10 @@ class Worker:
         snapshots = {
             e: encode_document("chain", expiry_snapshot(owned.state, e, ctx)) for e in live
         }
-        summary = encode_document(
-            "summary", symbol_summary(owned.state, live, ctx, owned.last_id, owned.epoch)
-        )
+        summary_doc = symbol_summary(owned.state, live, ctx, owned.last_id, owned.epoch)
+        # Wall-clock publish time: freshness for /health even when CLOCK=feed replays old data.
+        summary_doc["published_ts"] = time.time_ns()
+        summary = encode_document("summary", summary_doc)
         if await self.publisher.publish(
             owned.symbol, self.leases.value(owned.epoch), summary, snapshots
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -135,3 +136,14 @@ def test_metrics_carry_the_pipeline_counters_from_heartbeats(
     assert 'worker_bad_entries_total{instance="w1",symbol="NIFTY"} 2.0' in text
     assert 'worker_ticks_applied_total{instance="w1",symbol="NIFTY"} 1200.0' in text
     assert 'event="session"' not in text  # only numeric counters become metrics
+
+
+def test_a_replayed_old_chain_counts_as_fresh_by_its_publish_time(
+    api: TestClient, store: redis.Redis, names: BusNames
+) -> None:
+    old = 1_648_445_839 * 10**9  # 28 Mar 2022: the market time of a replayed tape
+    body = {"symbol": "NIFTY", "seq": 3, "ts": old, "spot": 1.0, "expiries": []}
+    summary = encode_document("summary", {**body, "published_ts": time.time_ns()})
+    store.set(names.summary_key("NIFTY"), summary)
+    nifty = api.get("/health").json()["symbols"]["NIFTY"]
+    assert nifty["fresh"] is True and nifty["age_s"] < 60

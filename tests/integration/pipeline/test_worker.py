@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, date, datetime
 
 import orjson
@@ -243,5 +244,8 @@ async def test_an_expiry_rolls_off_after_its_close_and_its_key_is_deleted(
 
     await eventually_async(rolled_off, timeout=15)
     assert await client.exists(names.snapshot_key("BANKNIFTY", EXPIRY))
+    summary = orjson.loads(await client.get(names.summary_key("BANKNIFTY")))
+    assert summary["ts"] == after  # analysed as of the feed's time …
+    assert abs(summary["published_ts"] - time.time_ns()) < 60 * 10**9  # … published now
     stop.set()
     await asyncio.wait_for(task, timeout=5)

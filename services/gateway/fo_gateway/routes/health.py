@@ -64,7 +64,7 @@ async def collect(app: Any) -> dict[str, Any]:
         if not isinstance(summary, dict):
             symbols[symbol] = {"snapshot": False}
             continue
-        age = _age_s(now, summary.get("ts"))
+        age = _age_s(now, summary.get("published_ts") or summary.get("ts"))
         symbols[symbol] = {
             "snapshot": True,
             "age_s": age,
