@@ -78,7 +78,8 @@ def start_redis_server(
         "--maxmemory-policy", "noeviction",
         "--logfile", str(workdir / "redis.log"),
     ]  # fmt: skip
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+    # Its own session: a terminal's Ctrl-C reaches the launcher, which stops Redis last.
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
     server = RedisServer(process, port, workdir, binary)
     deadline = time.monotonic() + timeout
     client = redis.Redis(port=port, socket_connect_timeout=0.5)

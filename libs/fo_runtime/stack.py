@@ -92,11 +92,15 @@ def run_stack(run_dir: Path) -> int:
         base = f"http://127.0.0.1:{port}"
         if not _wait_http(f"{base}/health", time.monotonic() + 30, children):
             raise StackError("the gateway did not come up; see the logs above")
+        # Live mode (broker credentials set) needs a token from POST /api/auth/login.
+        ws_path = (
+            "NIFTY/<client code>?token=<access token>" if env.get("ANGEL_API_KEY") else "NIFTY/demo"
+        )
         print(
             f"\n  fo-chain is running (feed: {env.get('FEED', 'simulator')})\n"
             f"  API docs   {base}/docs\n  health     {base}/health\n"
             f"  chain      {base}/api/option-chain/NIFTY\n"
-            f"  websocket  ws://127.0.0.1:{port}/ws/NIFTY/demo\n  Ctrl-C stops everything.\n",
+            f"  websocket  ws://127.0.0.1:{port}/ws/{ws_path}\n  Ctrl-C stops everything.\n",
             flush=True,
         )
         while not stopping:
