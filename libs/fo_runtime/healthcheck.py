@@ -17,15 +17,18 @@ import redis
 from fo_runtime.settings import CommonSettings, load_settings
 
 
-def gateway_healthy(port: int) -> bool:
+def gateway_problem(port: int) -> str | None:
+    """None when the gateway answers /health with 200, else what went wrong."""
+    url = f"http://127.0.0.1:{port}/health"
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=3) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return None if resp.status == 200 else f"{url} answered {resp.status}"
+    except OSError as exc:
+        return f"no answer from {url} ({exc})"
 
 
 def heartbeat_present(settings: CommonSettings, service: str, host: str) -> bool:
+    """A heartbeat key of ``service`` from ``host`` exists (they expire 10 s after the last)."""
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
         pattern = settings.names.health_key(service, f"{host}*")
@@ -41,13 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=["ingestor", "worker", "gateway"])
     args = parser.parse_args(argv)
     if args.service == "gateway":
-        ok = gateway_healthy(int(os.environ.get("PORT", "8000")))
+        problem = gateway_problem(int(os.environ.get("PORT", "8000")))
     else:
         settings = load_settings(CommonSettings)
         host = os.environ.get("INSTANCE_ID") or socket.gethostname()
+        key = settings.names.health_key(args.service, f"{host}*")
         ok = heartbeat_present(settings, args.service, host)
-    print(f"{args.service}: {'healthy' if ok else 'unhealthy'}", file=sys.stderr)
-    return 0 if ok else 1
+        problem = None if ok else f"no fresh heartbeat {key} (or Redis unreachable)"
+    print(
+        f"{args.service}: {'healthy' if problem is None else 'unhealthy: ' + problem}",
+        file=sys.stderr,
+    )
+    return 0 if problem is None else 1
 
 
 if __name__ == "__main__":
