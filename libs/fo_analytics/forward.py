@@ -20,42 +20,6 @@ class Forward(NamedTuple):
     strikes_used: int
 
 
-def _weighted_median(x: Array, w: Array) -> float:
-    order = np.argsort(x)
-    cum = np.cumsum(w[order])
-    return float(x[order][np.searchsorted(cum, 0.5 * cum[-1])])
-
-
-def parity_forward(
-    strikes: Array,
-    call: Array,
-    put: Array,
-    call_spread: Array,
-    put_spread: Array,
-    usable: NDArray[np.bool_],
-    growth: float,
-    tick: float,
-) -> tuple[float | None, int]:
-    """F from F_k = K + e^{rT}(C − P) on the strikes nearest K* = argmin |C − P|.
-
-    Each F_k is weighted by its quote quality, 1/(e^{rT}·√(s_C² + s_P²) + tick)², the
-    weighted median sets the centre, F_k further than twice their own error plus two ticks
-    from it are dropped, and the rest are averaged with the same weights.
-    """
-    idx = np.flatnonzero(usable)
-    if idx.size == 0:
-        return None, 0
-    diff = call[idx] - put[idx]
-    centre = strikes[idx[np.argmin(np.abs(diff))]]
-    near = idx[np.argsort(np.abs(strikes[idx] - centre), kind="stable")[:PARITY_STRIKES]]
-    f_k = strikes[near] + growth * (call[near] - put[near])
-    err = growth * np.hypot(call_spread[near], put_spread[near]) + tick
-    w = 1.0 / (err * err)
-    med = _weighted_median(f_k, w)
-    keep = np.abs(f_k - med) <= 2.0 * err + 2.0 * tick
-    return float(np.sum(w[keep] * f_k[keep]) / np.sum(w[keep])), int(keep.sum())
-
-
 def choose_forward(
     parity: tuple[float | None, int], future: float | None, spot: float | None, growth: float
 ) -> Forward:
@@ -80,7 +44,13 @@ def parity_forwards(
     growth: Array,
     tick: Array,
 ) -> tuple[Array, NDArray[np.intp]]:
-    """``parity_forward`` for every row (expiry) at once: (F or NaN, strikes used) per row."""
+    """F from F_k = K + e^{rT}(C − P) on the strikes nearest K* = argmin |C − P|, per row.
+
+    Each row is one expiry; returns (F or NaN, strikes used) per row. Each F_k is weighted by
+    its quote quality, 1/(e^{rT}·√(s_C² + s_P²) + tick)², the weighted median sets the centre,
+    F_k further than twice their own error plus two ticks from it are dropped, and the rest
+    are averaged with the same weights.
+    """
     rows, width = strikes.shape
     if width == 0:
         return np.full(rows, np.nan), np.zeros(rows, np.intp)

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
 Array = NDArray[np.float64]
 SQRT_HALF_PI = math.sqrt(math.pi / 2.0)  # ATM straddle × this ≈ the 1σ move
@@ -47,35 +46,6 @@ def atm_iv(strikes: Array, iv: Array, forward: float) -> float | None:
     """Strike IV interpolated to K = F, linear in log-moneyness; None if F is not bracketed."""
     ok = np.isfinite(iv)
     return _lerp(np.log(strikes[ok] / forward), iv[ok], 0.0)
-
-
-def straddle_at_forward(strikes: Array, call: Array, put: Array, forward: float) -> float | None:
-    """Call + put price at K = F, linear in K between the strikes around F with both prices."""
-    ok = np.isfinite(call) & np.isfinite(put)
-    return _lerp(strikes[ok], call[ok] + put[ok], forward)
-
-
-def smile_vols(strikes: Array, iv: Array, forward: float) -> Array:
-    """Every strike's IV, filling gaps by linear interpolation in log-moneyness (flat ends)."""
-    ok = np.isfinite(iv)
-    if not ok.any():
-        return np.full(strikes.shape, np.nan)
-    logm = np.log(strikes / forward)
-    return np.interp(logm, logm[ok], iv[ok])
-
-
-def delta25(
-    strikes: Array, iv: Array, forward: float, years: float
-) -> tuple[float | None, float | None]:
-    """IV at the 25-delta call and put (forward delta N(d1), N(d1) − 1), linear in delta."""
-    ok = np.isfinite(iv)
-    k, s = strikes[ok], iv[ok]
-    if k.size == 0 or years <= 0:
-        return None, None
-    sq = s * math.sqrt(years)
-    nd1 = ndtr((np.log(forward / k) + 0.5 * sq * sq) / sq)
-    calls, puts = k >= forward, k <= forward
-    return _lerp(*_by_x(nd1[calls], s[calls]), 0.25), _lerp(*_by_x(nd1[puts] - 1.0, s[puts]), -0.25)
 
 
 def _by_x(x: Array, y: Array) -> tuple[Array, Array]:
