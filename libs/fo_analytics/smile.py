@@ -48,11 +48,6 @@ def atm_iv(strikes: Array, iv: Array, forward: float) -> float | None:
     return _lerp(np.log(strikes[ok] / forward), iv[ok], 0.0)
 
 
-def _by_x(x: Array, y: Array) -> tuple[Array, Array]:
-    order = np.argsort(x, kind="stable")
-    return x[order], y[order]
-
-
 def skew(c25: float | None, p25: float | None, atm: float | None) -> dict[str, float | None]:
     """25-delta risk reversal σ(25Δc) − σ(25Δp) and butterfly ½[σ(25Δc) + σ(25Δp)] − σ_ATM."""
     if c25 is None or p25 is None:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from fo_gateway.fanout import Hub
 from fo_gateway.settings import GatewaySettings
 from fo_gateway.snapshots import SnapshotReader
 
@@ -21,7 +20,3 @@ def _settings(request: Request) -> GatewaySettings:
 
 ReaderDep = Annotated[SnapshotReader, Depends(_reader)]
 SettingsDep = Annotated[GatewaySettings, Depends(_settings)]
-
-
-def hub_of(app: object) -> Hub:
-    return app.state.hub  # type: ignore[attr-defined]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 import threading
 from typing import Any
 
@@ -101,7 +100,3 @@ def smartconnect_class() -> type:
         _loaded = ContainedSmartConnect
         log.debug("smartapi loaded", extra={"sdk": base.__module__})
         return _loaded
-
-
-def is_loaded() -> bool:
-    return "SmartApi" in sys.modules
