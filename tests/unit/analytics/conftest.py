@@ -103,26 +103,20 @@ def load_nse(path: Path) -> NseChain:
             if side not in row:
                 continue
             tok = token(side, expiry, strike)
-            insts.append(
-                Instrument(
-                    tok,
-                    symbol,
-                    InstrumentKind.OPTION,
-                    "NFO",
-                    tok,
-                    lot,
-                    0.05,
-                    expiry,
-                    strike,
-                    Right(side),
-                )
-            )
+            insts.append(option(tok, symbol, lot, expiry, strike, side))
             ticks.append(_tick(row[side], tok, lot, now_ns))
     state = ChainState(InstrumentSet(symbol, SPOT_TOKEN, "nse-json", tuple(insts)))
     for tick in ticks:
         state.apply(tick)
     expiries = sorted({nse_expiry(e) for e in records["expiryDates"]})
     return NseChain(state, now_ns, records, lot, expiries)
+
+
+def option(tok: str, symbol: str, lot: int, expiry: date, strike: float, side: str) -> Instrument:
+    """An index option on the NFO segment with the 0.05 tick."""
+    return Instrument(
+        tok, symbol, InstrumentKind.OPTION, "NFO", tok, lot, 0.05, expiry, strike, Right(side)
+    )
 
 
 def real_chain_files() -> list[Path]:
@@ -144,20 +138,7 @@ def synthetic_chain(
     ticks = [] if spot is None else [Tick(SPOT_TOKEN, now_ns, now_ns, ltp=spot)]
     for (side, strike), fields in legs.items():
         tok = token(side, expiry, strike)
-        insts.append(
-            Instrument(
-                tok,
-                symbol,
-                InstrumentKind.OPTION,
-                "NFO",
-                tok,
-                lot,
-                0.05,
-                expiry,
-                strike,
-                Right(side),
-            )
-        )
+        insts.append(option(tok, symbol, lot, expiry, strike, side))
         if fields:
             ticks.append(
                 Tick.from_wire({"token": tok, "ts_event": now_ns, "ts_recv": now_ns, **fields})
