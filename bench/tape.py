@@ -24,10 +24,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import redis
 
-from fo_bus.codec import SCHEMA_VERSION, decode_document
+from fo_bus.codec import decode_document, encode_wire_batch
 from fo_bus.names import BusNames
 from fo_feeds.player import Player, play
 from fo_feeds.simulator import MarketSimulator, SimulatorConfig
@@ -60,10 +59,9 @@ def make_tape(path: Path) -> int:
 
 def unbatched_baseline(client: redis.Redis, names: BusNames, ticks: list[dict[str, Any]]) -> float:
     stream = names.ticks_stream("NIFTY") + ":baseline"
-    version = str(SCHEMA_VERSION).encode()
     started = time.perf_counter()
     for tick in ticks:
-        client.xadd(stream, {b"v": version, b"d": orjson.dumps([tick])})
+        client.xadd(stream, encode_wire_batch([tick]))  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
     client.delete(stream)
     return len(ticks) / seconds

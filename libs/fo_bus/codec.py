@@ -20,16 +20,23 @@ class DecodeError(ValueError):
     """Bytes on the bus that are not a message of a known kind and version."""
 
 
+_VERSION_FIELD: Final = str(SCHEMA_VERSION).encode()
+
+
 def encode_tick_batch(ticks: Iterable[Tick]) -> dict[bytes, bytes]:
     """Stream entry fields for one batch of ticks."""
-    payload = orjson.dumps([t.to_wire() for t in ticks])
-    return {b"v": str(SCHEMA_VERSION).encode(), b"d": payload}
+    return encode_wire_batch([t.to_wire() for t in ticks])
+
+
+def encode_wire_batch(wire_ticks: list[dict[str, Any]]) -> dict[bytes, bytes]:
+    """Stream entry fields for ticks already in wire form (``Tick.to_wire``), as tapes hold them."""
+    return {b"v": _VERSION_FIELD, b"d": orjson.dumps(wire_ticks)}
 
 
 def decode_tick_batch(fields: Mapping[bytes, bytes]) -> list[Tick]:
     """Ticks of one stream entry; raises DecodeError on a bad or foreign entry."""
     version = fields.get(b"v")
-    if version != str(SCHEMA_VERSION).encode():
+    if version != _VERSION_FIELD:
         raise DecodeError(f"unsupported tick batch version {version!r}")
     try:
         return [Tick.from_wire(item) for item in orjson.loads(fields[b"d"])]

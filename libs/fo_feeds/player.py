@@ -15,21 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import redis
 
 from fo_bus.codec import (
-    SCHEMA_VERSION,
     DecodeError,
     decode_instruments,
     decode_tick_batch,
     encode_instruments,
+    encode_wire_batch,
 )
 from fo_bus.names import BusNames
 from fo_feeds.progress import Progress
 from fo_feeds.tape import Batch, Tape, TapeHeader, TapeWriter
 
-_VERSION = str(SCHEMA_VERSION).encode()
 MAX_GAP_S = 10.0  # a paced replay waits at most this long between two batches
 
 
@@ -105,7 +103,7 @@ class Player:
                 chunk = ticks[start : start + size]
                 pipe.xadd(
                     stream,
-                    {b"v": _VERSION, b"d": orjson.dumps(chunk)},
+                    encode_wire_batch(chunk),  # type: ignore[arg-type]
                     maxlen=self.maxlen,
                     approximate=True,
                 )
