@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+CONTROL_VERSION: Final = b"1"  # the ``v`` field of a control-stream entry
 SALT: Final = b"fo-chain/control/v1"
 INFO: Final = b"broker-login"
 NONCE_BYTES: Final = 12

@@ -17,7 +17,15 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from fo_bus.names import BusNames
-from fo_bus.sealed import SealError, derive_key, reply_context, request_context, seal, unseal
+from fo_bus.sealed import (
+    CONTROL_VERSION,
+    SealError,
+    derive_key,
+    reply_context,
+    request_context,
+    seal,
+    unseal,
+)
 
 POLL_S: Final = 1  # BLPOP slice; stays below the client's socket timeout
 CONTROL_MAXLEN: Final = 1_000
@@ -46,7 +54,7 @@ async def request_login(
     await client.xadd(
         names.control_stream(),
         {
-            b"v": b"1",
+            b"v": CONTROL_VERSION,
             b"type": b"login",
             b"id": request_id.encode(),
             b"deadline": str(int(deadline * 1000)).encode(),

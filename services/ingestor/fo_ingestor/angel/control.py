@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from fo_bus.names import BusNames
 from fo_bus.sealed import (
+    CONTROL_VERSION,
     SealError,
     derive_key,
     reply_context,
@@ -121,7 +122,7 @@ class ControlHandler:
         request_id = fields.get(b"id", b"").decode()
         kind = fields.get(b"type", b"").decode()
         deadline_ms = int(fields.get(b"deadline", b"0") or 0)
-        if not request_id or fields.get(b"v") != b"1":
+        if not request_id or fields.get(b"v") != CONTROL_VERSION:
             self.rejected += 1
             return
         if deadline_ms and time.time() * 1000 > deadline_ms:
