@@ -19,7 +19,14 @@ from py_vollib_vectorized import vectorized_implied_volatility
 import fo_analytics
 from fo_analytics.black import black76_price
 from fo_analytics.chain import ChainState
-from fo_analytics.snapshot import SnapshotContext, analytics, expiry_snapshot, symbol_summary
+from fo_analytics.expiry import analyse_many
+from fo_analytics.snapshot import (
+    SnapshotContext,
+    analytics,
+    chain_snapshots,
+    expiry_snapshot,
+    symbol_summary,
+)
 from fo_instruments.calendar import years_to_expiry
 from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
 
@@ -120,14 +127,11 @@ def run() -> dict[str, Any]:
 
     def full(i: int) -> None:
         c = ctx(i)
-        for e in expiries:
-            expiry_snapshot(state, e, c)
+        chain_snapshots(state, expiries, c)
         symbol_summary(state, expiries, c, "0-0", 1)
 
     def compute(i: int) -> None:
-        c = ctx(i)
-        for e in expiries:
-            analytics(state, e, c)
+        analyse_many(state, expiries, ctx(i).params())
 
     results = {
         "nearest": _time(lambda i: expiry_snapshot(state, nearest, ctx(i)), 300),

@@ -55,6 +55,16 @@ class SnapshotContext:
         return Params(self.now_ns, rate, self.iv_model, self.gex_sign, self.stale_after_s)
 
 
+def _computed(state: ChainState, ctx: SnapshotContext) -> dict[date, ExpiryAnalytics]:
+    """The expiries computed so far for this chain version and these cycle parameters."""
+    state.table()  # bring in pending quotes first: that moves ``version``
+    key = (state.version, ctx.params())
+    if state.cache.get("key") != key:
+        state.cache = {"key": key, "items": {}}
+    items: dict[date, ExpiryAnalytics] = state.cache["items"]
+    return items
+
+
 def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAnalytics:
     """The expiry's analytics, computed once per (chain version, cycle parameters).
 
@@ -62,17 +72,24 @@ def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAn
     cheap); the next one asked means the caller walks the chain, so every listed expiry not
     done yet is computed in one vectorised pass and kept for the rest of the cycle.
     """
-    state.table()  # bring in pending quotes first: that moves ``version``
-    key = (state.version, ctx.params())
-    if state.cache.get("key") != key:
-        state.cache = {"key": key, "items": {}}
-    items: dict[date, ExpiryAnalytics] = state.cache["items"]
+    items = _computed(state, ctx)
     if expiry not in items:
         todo = [expiry]
         if items:
             todo += [e for e in state.expiries() if e not in items]
         items.update(analyse_many(state, todo, ctx.params()))
     return items[expiry]
+
+
+def chain_snapshots(
+    state: ChainState, expiries: list[date], ctx: SnapshotContext
+) -> dict[date, dict[str, Any]]:
+    """The snapshot of each of ``expiries``, all computed in one vectorised pass."""
+    items = _computed(state, ctx)
+    todo = [e for e in expiries if e not in items]
+    if todo:
+        items.update(analyse_many(state, todo, ctx.params()))
+    return {e: expiry_snapshot(state, e, ctx) for e in expiries}
 
 
 def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:

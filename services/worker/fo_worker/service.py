@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 import fo_analytics
 from fo_analytics.chain import ChainState
-from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
+from fo_analytics.snapshot import SnapshotContext, chain_snapshots, symbol_summary
 from fo_bus.codec import (
     DecodeError,
     decode_document,
@@ -153,7 +153,8 @@ class Worker:
             gex_sign=self.settings.gex_sign,
         )
         snapshots = {
-            e: encode_document("chain", expiry_snapshot(owned.state, e, ctx)) for e in live
+            e: encode_document("chain", doc)
+            for e, doc in chain_snapshots(owned.state, live, ctx).items()
         }
         summary_doc = symbol_summary(owned.state, live, ctx, owned.last_id, owned.epoch)
         # Wall-clock publish time: freshness for /health even when CLOCK=feed replays old data.
