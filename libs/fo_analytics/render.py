@@ -1,154 +1,147 @@
-"""Arrays to JSON-ready lists: NaN becomes None, quantities become ints, one dict per leg.
+"""Arrays to JSON-ready columns: NaN becomes None, quantities become ints, one list per field.
 
-The columns of every leg of a batch are converted once (one ``tolist`` per field over all
-expiries); each expiry's rows are then slices of those lists zipped into plain dicts.
+Every field of every leg of a batch is converted to Python values once, into one object array
+per batch (numpy holds them, so the garbage collector never walks them); each expiry's chain is
+then one ``tolist`` of a slice of it per side (the columnar layout of ``fo_bus.chain``): no
+Python object per leg or per strike, and no intermediate lists.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fo_analytics.batch import Batch
+from fo_analytics.batch import Batch, Grid
 from fo_analytics.chain import COLUMNS
 from fo_analytics.expiry import ExpiryAnalytics
 from fo_analytics.iv import STATUS
 from fo_analytics.oi import BUILDUP
 
+# The order of a side's columns on the wire (fo_bus.chain.LEG_FIELDS; a test keeps them equal).
+LEG_FIELDS = (
+    "token", "ltp", "bid", "ask", "bid_qty", "ask_qty", "volume", "oi", "oi_change",
+    "prev_close", "prev_oi", "ts", "iv", "iv_status", "delta", "gamma", "theta", "vega", "rho",
+    "buildup",
+)  # fmt: skip
+STRIKE_FIELDS = ("strike", "iv", "gex_call", "gex_put", "gex_net")
 _STATUS = np.asarray(STATUS, dtype=object)
 _BUILDUP = np.asarray(BUILDUP, dtype=object)
-_PRICE_FIELDS = ("ltp", "bid", "ask", "prev_close")
-_QTY_FIELDS = ("bid_qty", "ask_qty", "volume", "oi", "prev_oi")
-Columns = dict[str, list[Any]]
+_PRICES = ("ltp", "bid", "ask", "prev_close")
+_QTYS = ("bid_qty", "ask_qty", "volume", "oi", "prev_oi")
+_FLOAT_ROWS = [LEG_FIELDS.index(n) for n in (*_PRICES, "iv", "delta", "gamma", "theta", "vega",
+                                              "rho")]  # fmt: skip
+_INT_ROWS = [LEG_FIELDS.index(n) for n in (*_QTYS, "ts", "oi_change")]
+_TOKEN, _IV_STATUS, _BUILDUP_ROW = (LEG_FIELDS.index(n) for n in ("token", "iv_status", "buildup"))
+Array = NDArray[np.float64]
+Objects = NDArray[np.object_]
 
 
-def floats(a: NDArray[Any]) -> list[Any]:
-    """Python floats (row lists for 2-D input), None where the value is NaN or infinite."""
-    return _none_where(a.tolist(), ~np.isfinite(a))
-
-
-def ints(a: NDArray[Any]) -> list[Any]:
-    """Python ints (rounded; row lists for 2-D input), None where the value is unknown."""
-    ok = np.isfinite(a)
-    return _none_where(
-        np.where(ok, np.rint(np.where(ok, a, 0.0)), 0).astype(np.int64).tolist(), ~ok
-    )
-
-
-def _none_where(out: list[Any], bad: NDArray[np.bool_]) -> list[Any]:
-    idx = np.nonzero(bad)
-    if bad.ndim == 1:
-        for i in idx[0].tolist():
-            out[i] = None
-    else:
-        for r, c in zip(*(x.tolist() for x in idx), strict=True):
-            out[r][c] = None
+def floats(a: Array) -> Objects:
+    """Python floats in an object array of the same shape, None where NaN or infinite."""
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
     return out
 
 
+def ints(a: Array) -> Objects:
+    """Python ints (rounded) in an object array of the same shape, None where unknown."""
+    ok = np.isfinite(a)
+    out = np.rint(np.where(ok, a, 0.0)).astype(np.int64).astype(object)
+    out[~ok] = None
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What stays the same for every batch over one grid: positions, tokens, strikes."""
+
+    grid: Grid  # held so that its id is not reused while cached
+    legs: NDArray[np.intp]  # flat [side, expiry, slot] positions of the listed strikes' legs
+    strikes_at: NDArray[np.intp]  # flat [expiry, slot] positions of the strikes
+    tokens: Objects  # in the order of ``legs``; None where a strike lists one side only
+    absent: NDArray[np.bool_] | None  # where ``tokens`` is None (None: every leg listed)
+    offsets: tuple[int, ...]  # first position of each expiry in [expiry, strike] order
+    strikes: Objects  # the strikes as Python floats
+
+
+_statics: dict[int, _Static] = {}
+
+
+def _static(g: Grid) -> _Static:
+    s = _statics.get(id(g))
+    if s is None or s.grid is not g:
+        if len(_statics) >= 16:  # grids change when the expiry list does: rarely
+            _statics.clear()
+        at = np.flatnonzero(g.valid)
+        lays = g.layouts
+        tokens = [t for lay in lays for t in lay.call_token]
+        tokens += [t for lay in lays for t in lay.put_token]
+        objs = np.empty(len(tokens), dtype=object)
+        objs[:] = tokens
+        absent = np.equal(objs, None) if None in tokens else None
+        offsets = tuple(np.cumsum((0, *g.sizes)).tolist())
+        legs = np.concatenate([at, at + g.valid.size])
+        strikes = floats(g.strikes.reshape(-1)[at])
+        s = _statics[id(g)] = _Static(g, legs, at, objs, absent, offsets, strikes)
+    return s
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Every value of a batch as Python objects: ``legs[field, leg]`` in [side, expiry, strike]
+    order (fields as LEG_FIELDS), ``strikes[field, strike]`` in [expiry, strike] order."""
+
+    legs: Objects
+    strikes: Objects
+    offsets: tuple[int, ...]
+
+
 def _columns(b: Batch) -> Columns:
-    """Every real leg's fields as lists, in [side, expiry, strike] order without padding."""
+    """The batch's values, converted once (a leg that is not listed is None in every field)."""
     cols: Columns | None = b.cache.get("columns")
     if cols is not None:
         return cols
-    keep = np.broadcast_to(b.grid.valid, b.ts.shape)  # [side, expiry, slot]
-    q = b.quote[:, keep]
+    s = _static(b.grid)
+    n = s.legs.size
+    quote = b.quote.reshape(b.quote.shape[0], -1)
     g = b.greeks
-    fl = np.stack([*(q[COLUMNS[n]] for n in _PRICE_FIELDS), b.iv[keep],
-                   *(x[keep] for x in (g.delta, g.gamma, g.theta, g.vega, g.rho))])  # fmt: skip
-    ts = b.ts[keep].astype(np.float64)
-    ts[ts == 0] = np.nan
-    oi_change = q[COLUMNS["oi"]] - q[COLUMNS["prev_oi"]]
-    it = np.stack([*(q[COLUMNS[n]] for n in _QTY_FIELDS), ts, oi_change])
-    names = (*_PRICE_FIELDS, "iv", "delta", "gamma", "theta", "vega", "rho")
-    cols = dict(zip(names, floats(fl), strict=True))
-    cols.update(zip((*_QTY_FIELDS, "ts", "oi_change"), ints(it), strict=True))
-    cols["iv_status"] = _STATUS[b.codes[keep]].tolist()
-    cols["buildup"] = _BUILDUP[b.buildup[keep]].tolist()
-    gex = b.gex[:, b.grid.valid]
+    fl = np.empty((len(_FLOAT_ROWS), n))
+    fl[:4] = quote[[COLUMNS[f] for f in _PRICES]][:, s.legs]
+    for i, x in enumerate((b.iv, g.delta, g.gamma, g.theta, g.vega, g.rho), start=4):
+        fl[i] = x.reshape(-1)[s.legs]
+    it = np.empty((len(_INT_ROWS), n))
+    it[:5] = quote[[COLUMNS[f] for f in _QTYS]][:, s.legs]
+    it[5] = b.ts.reshape(-1)[s.legs]
+    it[5][it[5] == 0] = np.nan  # no quote yet: no time
+    it[6] = it[3] - it[4]  # oi - prev_oi
+    legs = np.empty((len(LEG_FIELDS), n), dtype=object)
+    legs[_TOKEN] = s.tokens
+    legs[_FLOAT_ROWS] = floats(fl)
+    legs[_INT_ROWS] = ints(it)
+    legs[_IV_STATUS] = _STATUS[b.codes.reshape(-1)[s.legs]]
+    legs[_BUILDUP_ROW] = _BUILDUP[b.buildup.reshape(-1)[s.legs]]
+    if s.absent is not None:
+        legs[:, s.absent] = None
+    gex = b.gex.reshape(2, -1)[:, s.strikes_at]
     net = np.where(np.isfinite(gex).any(axis=0), np.nansum(gex, axis=0), np.nan)
-    siv, gx, nt = floats(b.strike_iv[b.grid.valid]), floats(gex), floats(net)
-    cols.update(strike_iv=siv, gex_call=gx[0], gex_put=gx[1], gex_net=nt)
-    b.cache["columns"] = cols
+    per_strike = np.empty((len(STRIKE_FIELDS), s.strikes_at.size), dtype=object)
+    per_strike[0] = s.strikes
+    per_strike[1:] = floats(np.stack([b.strike_iv.reshape(-1)[s.strikes_at], gex[0], gex[1], net]))
+    cols = b.cache["columns"] = Columns(legs, per_strike, s.offsets)
     return cols
 
 
-def _legs(c: Columns, lo: int, hi: int, tokens: list[str | None]) -> list[dict[str, Any] | None]:
-    return [
-        None
-        if tk is None
-        else {
-            "token": tk,
-            "ltp": lp,
-            "bid": b,
-            "ask": ak,
-            "bid_qty": bq,
-            "ask_qty": aq,
-            "volume": vo,
-            "oi": o,
-            "prev_close": pc,
-            "prev_oi": po,
-            "ts": t,
-            "oi_change": d,
-            "iv": v,
-            "iv_status": st,
-            "delta": de,
-            "gamma": ga,
-            "theta": th,
-            "vega": ve,
-            "rho": rh,
-            "buildup": bu,
-        }
-        for tk, lp, b, ak, bq, aq, vo, o, pc, po, t, d, v, st, de, ga, th, ve, rh, bu in zip(
-            tokens,
-            c["ltp"][lo:hi],
-            c["bid"][lo:hi],
-            c["ask"][lo:hi],
-            c["bid_qty"][lo:hi],
-            c["ask_qty"][lo:hi],
-            c["volume"][lo:hi],
-            c["oi"][lo:hi],
-            c["prev_close"][lo:hi],
-            c["prev_oi"][lo:hi],
-            c["ts"][lo:hi],
-            c["oi_change"][lo:hi],
-            c["iv"][lo:hi],
-            c["iv_status"][lo:hi],
-            c["delta"][lo:hi],
-            c["gamma"][lo:hi],
-            c["theta"][lo:hi],
-            c["vega"][lo:hi],
-            c["rho"][lo:hi],
-            c["buildup"][lo:hi],
-            strict=True,
-        )
-    ]
-
-
-def strikes(a: ExpiryAnalytics) -> list[dict[str, Any]]:
-    """The ``strikes`` list: both legs, headline IV and GEX (call, put, net) per strike."""
+def chain(a: ExpiryAnalytics) -> dict[str, Any]:
+    """The ``chain`` object of one expiry: per-strike columns, then ``CE`` and ``PE`` columns."""
     b = a.batch
     if b is None:
         raise ValueError("ExpiryAnalytics without its batch cannot be rendered")
     c = _columns(b)
-    sizes = b.grid.sizes
-    lo = sum(sizes[: a.index])
-    hi, total = lo + sizes[a.index], sum(sizes)
-    lay = a.layout
-    calls = _legs(c, lo, hi, lay.call_token)
-    puts = _legs(c, total + lo, total + hi, lay.put_token)
-    return [
-        {"strike": k, "CE": ce, "PE": pe, "iv": v, "gex_call": gc, "gex_put": gp, "gex_net": gn}
-        for k, ce, pe, v, gc, gp, gn in zip(
-            lay.strikes.tolist(),
-            calls,
-            puts,
-            c["strike_iv"][lo:hi],
-            c["gex_call"][lo:hi],
-            c["gex_put"][lo:hi],
-            c["gex_net"][lo:hi],
-            strict=True,
-        )
-    ]
+    lo, hi, total = c.offsets[a.index], c.offsets[a.index + 1], c.offsets[-1]
+    out = dict(zip(STRIKE_FIELDS, c.strikes[:, lo:hi].tolist(), strict=True))
+    out["CE"] = dict(zip(LEG_FIELDS, c.legs[:, lo:hi].tolist(), strict=True))
+    out["PE"] = dict(zip(LEG_FIELDS, c.legs[:, total + lo : total + hi].tolist(), strict=True))
+    return out

@@ -93,7 +93,11 @@ def chain_snapshots(
 
 
 def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
-    """The chain of one expiry with every analytic (OI and volume in shares)."""
+    """The chain of one expiry with every analytic (OI and volume in shares).
+
+    ``chain`` is columnar (``layout: "columns"``, see ``fo_bus.chain``): one list per field
+    with one entry per strike, the legs under ``CE`` and ``PE``.
+    """
     a = analytics(state, expiry, ctx)
     spot, spot_ts = state.spot()
     return {
@@ -106,7 +110,8 @@ def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> di
         "lot_size": a.layout.lot_size,
         "units": UNITS,
         "rate": ctx.params().rate,
-        "strikes": render.strikes(a),
+        "layout": "columns",
+        "chain": render.chain(a),
         **a.scalars,
     }
 

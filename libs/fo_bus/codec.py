@@ -1,7 +1,8 @@
 """Byte formats on the bus (orjson), each carrying a schema version.
 
 Tick batches are stream entries ``{v: <version>, d: <orjson list of ticks>}``; documents
-(instruments, summaries, snapshots) are orjson objects with a top-level ``v``.
+(instruments, summaries, snapshots) are orjson objects with a top-level ``v``: each kind has
+its own version (``DOCUMENT_VERSIONS``), so one kind's format can change without the others.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import orjson
 
 from fo_models import InstrumentSet, Tick
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 1  # tick batches
+# Per document kind. chain 2: columnar (``fo_bus.chain``) instead of one object per leg.
+DOCUMENT_VERSIONS: Final[Mapping[str, int]] = {"instruments": 1, "summary": 1, "chain": 2}
 
 
 class DecodeError(ValueError):
@@ -44,10 +47,18 @@ def decode_tick_batch(fields: Mapping[bytes, bytes]) -> list[Tick]:
         raise DecodeError(f"malformed tick batch: {exc}") from exc
 
 
+def document_version(kind: str) -> int:
+    """The version this build writes and reads for a document kind (ValueError: unknown)."""
+    try:
+        return DOCUMENT_VERSIONS[kind]
+    except KeyError:
+        raise ValueError(f"unknown document kind {kind!r}") from None
+
+
 def encode_document(kind: str, body: Mapping[str, Any]) -> bytes:
     """A versioned JSON document; numpy scalars and arrays are serialised natively."""
     return orjson.dumps(
-        {"v": SCHEMA_VERSION, "type": kind, **body},
+        {"v": document_version(kind), "type": kind, **body},
         option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
     )
 
@@ -60,7 +71,7 @@ def decode_document(data: bytes, kind: str) -> dict[str, Any]:
         raise DecodeError(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("type") != kind:
         raise DecodeError(f"expected a {kind!r} document")
-    if doc.get("v") != SCHEMA_VERSION:
+    if doc.get("v") != DOCUMENT_VERSIONS.get(kind):
         raise DecodeError(f"unsupported {kind} version {doc.get('v')!r}")
     return doc
 

@@ -118,7 +118,7 @@ async def two_snapshots(url: str) -> list[dict]:
         out: list[dict] = []
         while len(out) < 2:
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
-            if "strikes" in message:
+            if message.get("type") == "chain":
                 out.append(message)
         return out
 
@@ -198,7 +198,7 @@ def test_angel_feed_end_to_end(
 
     # --- the first user session drives the feed: snapshots on the WebSocket ----------------
     snaps = asyncio.run(two_snapshots(f"{stack.ws_url}/ws/NIFTY/{CLIENT}?token={token}"))
-    assert all(s["symbol"] == "NIFTY" and s["strikes"] for s in snaps)
+    assert all(s["symbol"] == "NIFTY" and s["chain"]["strike"] for s in snaps)
     assert snaps[1]["seq"] > snaps[0]["seq"]
     instruments = orjson.loads(r.get(names.instruments_key("NIFTY")))
     assert instruments["source"] == "angel" and instruments["spot_token"] == "99926000"

@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from fo_bus.chain import LEG_FIELDS
 from fo_bus.codec import encode_document
 from fo_bus.names import BusNames
 from tests.e2e.stack import Stack
@@ -25,12 +26,15 @@ EXPIRIES = [date(2099, 12, 29), date(2100, 1, 26)]
 
 def seed(client: redis.Redis, names: BusNames) -> None:
     """One symbol with snapshots (200 paths), the other without (503 paths)."""
-    rows = [{"strike": 24_900.0 + 50 * i, "CE": {"ltp": 10.0 + i, "oi": 100 * i, "iv": 0.12},
-             "PE": {"ltp": 9.0 - i, "oi": 90 * i}} for i in range(5)]  # fmt: skip
+    n = range(5)  # every leg field, as the worker writes them; 25,000 lists no put
+    calls = {f: [1.0 + i for i in n] for f in LEG_FIELDS} | {"token": [f"c{i}" for i in n]}
+    puts = {f: [None if i == 2 else v for i, v in enumerate(col)] for f, col in calls.items()}
+    puts["token"] = [None if i == 2 else f"p{i}" for i in n]
+    chain = {"strike": [24_900.0 + 50 * i for i in n], "CE": calls, "PE": puts}
     now = time.time_ns()
     for expiry in EXPIRIES:
         doc = {"symbol": "NIFTY", "expiry": expiry.isoformat(), "seq": 1, "ts": now,
-               "spot": 25_000.0, "strikes": rows}  # fmt: skip
+               "spot": 25_000.0, "layout": "columns", "chain": chain}  # fmt: skip
         client.set(names.snapshot_key("NIFTY", expiry), encode_document("chain", doc))
     summary = {"symbol": "NIFTY", "seq": 1, "ts": now, "spot": 25_000.0, "spot_ts": now,
                "source": "test", "expiries": [e.isoformat() for e in EXPIRIES]}  # fmt: skip

@@ -76,8 +76,9 @@ def expected_per_expiry(legs: dict[tuple[date, float, str], dict], lot: int) -> 
 
 def check_snapshot(snap: dict, spot: float, exp: dict) -> None:
     assert snap["spot"] == spot
-    assert len(snap["strikes"]) == len(exp["strikes"])
-    assert {row["strike"] for row in snap["strikes"]} == exp["strikes"]
+    strikes = snap["chain"]["strike"]
+    assert len(strikes) == len(exp["strikes"])
+    assert set(strikes) == exp["strikes"]
     assert snap["totals"]["ce_oi"] == pytest.approx(exp["ce_oi_shares"], rel=1e-12, abs=1)
     assert snap["totals"]["pe_oi"] == pytest.approx(exp["pe_oi_shares"], rel=1e-12, abs=1)
     if exp["pcr_oi"] is None:

@@ -42,7 +42,7 @@ def test_stack_starts_embedded_redis_serves_a_chain_and_stops_on_ctrl_c(tmp_path
             ),
             timeout=15,
         )
-        assert chain["symbol"] == "NIFTY" and chain["strikes"]
+        assert chain["symbol"] == "NIFTY" and chain["chain"]["strike"]
         assert int((run_dir / "stack.pid").read_text()) == stack.pid
         children = psutil.Process(stack.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)

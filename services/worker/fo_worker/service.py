@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 import fo_analytics
 from fo_analytics.chain import ChainState
 from fo_analytics.snapshot import SnapshotContext, chain_snapshots, symbol_summary
+from fo_bus import chain as chain_doc
 from fo_bus.codec import (
     DecodeError,
     decode_document,
@@ -95,10 +96,8 @@ class Worker:
                 )
                 if snap_raw is None:
                     continue
-                for row in decode_document(snap_raw, "chain")["strikes"]:
-                    for leg in (row.get("CE"), row.get("PE")):
-                        if leg:
-                            owned.state.restore_leg(str(leg["token"]), leg)
+                for token, leg in chain_doc.legs(decode_document(snap_raw, "chain")):
+                    owned.state.restore_leg(token, leg)
             if summary.get("spot") is not None:
                 owned.state.restore_leg(
                     owned.state.instruments.spot_token,

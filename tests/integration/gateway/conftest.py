@@ -23,18 +23,29 @@ EXPIRY = date(2099, 12, 29)
 EXPIRY2 = date(2100, 1, 26)
 
 
-def chain_document(symbol: str, expiry: date, seq: int, strikes: int = 3, **extra: Any) -> bytes:
+def chain_document(
+    symbol: str, expiry: date, seq: int, strikes: int = 3, no_put: int | None = None, **extra: Any
+) -> bytes:
+    """A columnar chain document; ``no_put``: the index of a strike that lists no put."""
     spot = 25_000.0
-    rows = [
-        {
-            "strike": spot + 50 * (i - strikes // 2),
-            "CE": {"token": f"{i}C", "ltp": 100.0 + i, "oi": 1000 * i, "volume": 10 * i, "ts": 1},
-            "PE": {"token": f"{i}P", "ltp": 90.0 - i, "oi": 900 * i, "volume": 9 * i, "ts": 1},
-        }
-        for i in range(strikes)
-    ]
+    n = range(strikes)
+    put = [i != no_put for i in n]
+
+    def puts(values: list[Any]) -> list[Any]:
+        return [v if ok else None for v, ok in zip(values, put, strict=True)]
+
+    chain = {
+        "strike": [spot + 50 * (i - strikes // 2) for i in n],
+        "iv": [0.1 + 0.001 * i for i in n],
+        "CE": {"token": [f"{i}C" for i in n], "ltp": [100.0 + i for i in n],
+               "oi": [1000 * i for i in n], "volume": [10 * i for i in n], "ts": [1 for _ in n]},
+        "PE": {"token": puts([f"{i}P" for i in n]), "ltp": puts([90.0 - i for i in n]),
+               "oi": puts([900 * i for i in n]), "volume": puts([9 * i for i in n]),
+               "ts": puts([1 for _ in n])},
+    }  # fmt: skip
     body = {"symbol": symbol, "expiry": expiry.isoformat(), "seq": seq, "ts": time.time_ns(),
-            "spot": spot, "strikes": rows, "pcr": {"oi": 0.9}, **extra}  # fmt: skip
+            "spot": spot, "layout": "columns", "chain": chain, "pcr": {"oi": 0.9},
+            **extra}  # fmt: skip
     return encode_document("chain", body)
 
 

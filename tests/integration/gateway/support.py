@@ -66,7 +66,8 @@ class Feed:
 
     def document(self) -> bytes:
         body = {"symbol": self.symbol, "expiry": EXPIRY.isoformat(), "seq": self.seq,
-                "ts": time.time_ns(), "strikes": [], "pad": "x" * self.pad}  # fmt: skip
+                "ts": time.time_ns(), "layout": "columns", "chain": {"strike": []},
+                "pad": "x" * self.pad}  # fmt: skip
         return encode_document("chain", body)
 
     async def publish(self) -> bool:

@@ -48,23 +48,94 @@ async def test_compact_view_for_mobile(start_gateway, publisher):
     gw = await start_gateway()
     await publisher.publish(seq=9, strikes=11)
     full = orjson.loads(await publisher.client.get(publisher.names.snapshot_key("NIFTY", EXPIRY)))
+    cols = full["chain"]
+    at = min(range(len(cols["strike"])), key=lambda i: abs(cols["strike"][i] - full["spot"]))
+    centre = cols["strike"][at]
+    params = {"view": "compact", "fields": "ltp,oi", "strikes": 2}
     async with httpx.AsyncClient(base_url=gw.http) as http:
-        r = await http.get(
-            "/api/option-chain/NIFTY", params={"view": "compact", "fields": "ltp,oi", "strikes": 2}
-        )
+        r = await http.get("/api/option-chain/NIFTY", params=params)
         assert r.status_code == 200 and r.headers["etag"]
         body = r.json()
-        centre = min(full["strikes"], key=lambda row: abs(row["strike"] - full["spot"]))["strike"]
         assert body["compact"] == {"fields": ["ltp", "oi"], "window": 2, "centre_strike": centre}
-        assert [row["strike"] for row in body["strikes"]] == [centre + 50 * k for k in range(-2, 3)]
-        row = next(r for r in full["strikes"] if r["strike"] == centre)
-        got = next(r for r in body["strikes"] if r["strike"] == centre)
-        assert got["CE"] == {"ltp": row["CE"]["ltp"], "oi": row["CE"]["oi"]}
+        assert body["layout"] == "columns"
+        assert body["chain"]["strike"] == [centre + 50 * k for k in range(-2, 3)]
+        window = slice(at - 2, at + 3)
+        for side in ("CE", "PE"):  # the columns sliced, token kept beside the named fields
+            assert body["chain"][side] == {
+                f: cols[side][f][window] for f in ("token", "ltp", "oi")
+            }, side
         assert body["seq"] == 9 and body["pcr"] == full["pcr"]
+        rows = await http.get("/api/option-chain/NIFTY", params={**params, "layout": "rows"})
+        assert rows.status_code == 200 and rows.headers["etag"] != r.headers["etag"]
+        per_strike = rows.json()
+        assert per_strike["layout"] == "rows" and "chain" not in per_strike
+        assert per_strike["compact"] == body["compact"]
+        assert [row["strike"] for row in per_strike["strikes"]] == body["chain"]["strike"]
+        got = next(r for r in per_strike["strikes"] if r["strike"] == centre)
+        assert got["CE"] == {"ltp": cols["CE"]["ltp"][at], "oi": cols["CE"]["oi"][at]}
         default = (await http.get("/api/option-chain/NIFTY?view=compact")).json()
         assert default["compact"]["fields"] == ["ltp", "oi", "volume"]  # the defaults present
+        assert set(default["chain"]["CE"]) == {"token", "ltp", "oi", "volume"}
         other = await http.get(f"/api/option-chain/NIFTY?view=compact&expiry={EXPIRY2}")
         assert other.status_code == 503  # listed but not published yet: retry
+
+
+async def test_rows_layout_gives_one_object_per_strike(start_gateway, publisher):
+    gw = await start_gateway()
+    stored = await publisher.publish(seq=6, strikes=5, no_put=1)
+    cols = orjson.loads(stored)["chain"]
+    async with httpx.AsyncClient(base_url=gw.http) as http:
+        columns = await http.get("/api/option-chain/NIFTY?layout=columns")
+        assert columns.content == stored  # the stored bytes, as without a layout
+        plain = await http.get("/api/option-chain/NIFTY")
+        assert plain.headers["etag"] == columns.headers["etag"]
+        r = await http.get("/api/option-chain/NIFTY?layout=rows")
+        assert r.status_code == 200 and r.headers["etag"] != columns.headers["etag"]
+        body = r.json()
+        assert body["layout"] == "rows" and "chain" not in body
+        assert (body["v"], body["type"], body["seq"], body["pcr"]) == (2, "chain", 6, {"oi": 0.9})
+        assert [row["strike"] for row in body["strikes"]] == cols["strike"]
+        assert [row["strike"] for row in body["strikes"]] == [24_900.0 + 50 * i for i in range(5)]
+        # Written out by hand from the publisher's document: strike 24,950 lists no put.
+        assert body["strikes"][1] == {
+            "strike": 24_950.0,
+            "CE": {"token": "1C", "ltp": 101.0, "oi": 1000, "volume": 10, "ts": 1},
+            "PE": None,
+            "iv": 0.101,
+        }
+        for i, row in enumerate(body["strikes"]):  # every value equal to its column's
+            assert row["iv"] == cols["iv"][i]
+            for side in ("CE", "PE"):
+                if cols[side]["token"][i] is None:
+                    assert row[side] is None
+                else:
+                    assert row[side] == {f: v[i] for f, v in cols[side].items()}
+        again = await http.get(
+            "/api/option-chain/NIFTY?layout=rows", headers={"If-None-Match": r.headers["etag"]}
+        )
+        assert again.status_code == 304
+        ignored = await http.get("/api/option-chain/NIFTY?layout=rows&fields=ltp&strikes=1")
+        assert ignored.content == r.content  # fields and strikes: compact view only
+        assert ignored.headers["etag"] == r.headers["etag"]
+        bad = await http.get("/api/option-chain/NIFTY?view=compact&layout=rows&fields=teleport")
+        assert bad.status_code == 400
+        assert bad.json()["available"] == ["ltp", "oi", "token", "ts", "volume"]
+        await publisher.publish(seq=7, strikes=5)
+        later = await http.get("/api/option-chain/NIFTY?layout=rows")
+        assert later.json()["seq"] == 7 and later.json()["strikes"][1]["PE"]["token"] == "1P"
+
+
+async def test_an_older_chain_version_is_served_but_not_reshaped(start_gateway, publisher):
+    gw = await start_gateway()
+    await publisher.publish(seq=3)
+    old = orjson.dumps({"v": 1, "type": "chain", "symbol": "NIFTY", "expiry": EXPIRY.isoformat(),
+                        "seq": 4, "ts": 1, "strikes": []})  # fmt: skip
+    await publisher.client.set(publisher.names.snapshot_key("NIFTY", EXPIRY), old)
+    async with httpx.AsyncClient(base_url=gw.http) as http:
+        assert (await http.get("/api/option-chain/NIFTY")).content == old  # as stored
+        r = await http.get("/api/option-chain/NIFTY?layout=rows")
+        assert r.status_code == 503 and r.headers["retry-after"]
+        assert "cannot be reshaped" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -74,6 +145,7 @@ async def test_compact_view_for_mobile(start_gateway, publisher):
         ("/api/option-chain/NIFTY?expiry=2026-02-30", 422, "invalid request"),
         ("/api/option-chain/NIFTY?expiry=1999-01-01", 404, "not followed"),
         ("/api/option-chain/NIFTY?view=giant", 422, "invalid request"),
+        ("/api/option-chain/NIFTY?layout=sideways", 422, "invalid request"),
         ("/api/option-chain/NIFTY?view=compact&strikes=-1", 422, "invalid request"),
         ("/api/option-chain/NIFTY?view=compact&strikes=99999999999999999999", 422, "invalid"),
         ("/api/option-chain/NIFTY?view=compact&fields=ltp,,;drop", 400, "fields must be"),

@@ -66,8 +66,9 @@ async def test_latest_snapshot_at_once_then_updates_as_stored_text(start_gateway
         first = await asyncio.wait_for(conn.recv(), 5)
         assert isinstance(first, str) and first.encode() == stored  # text frame, same bytes
         update = await publish_until_seen(conn, publisher, 8)
-        assert update["seq"] >= 8 and update["type"] == "chain" and update["v"] == 1
-        assert {"ts", "symbol", "expiry", "strikes", "pcr"} <= set(update)
+        assert update["seq"] >= 8 and update["type"] == "chain" and update["v"] == 2
+        assert {"ts", "symbol", "expiry", "layout", "chain", "pcr"} <= set(update)
+        assert update["layout"] == "columns" and update["chain"]["strike"]
 
 
 async def test_binary_format_sends_the_stored_bytes(start_gateway, publisher):

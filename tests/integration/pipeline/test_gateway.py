@@ -37,7 +37,8 @@ def store(redis_url: str) -> Iterator[redis.Redis]:
 
 def publish(store: redis.Redis, names: BusNames, seq: int) -> bytes:
     chain = encode_document("chain", {"symbol": "NIFTY", "expiry": EXPIRY.isoformat(), "seq": seq,
-                                      "strikes": [], "pcr": {"oi": None}})  # fmt: skip
+                                      "layout": "columns", "chain": {"strike": []},
+                                      "pcr": {"oi": None}})  # fmt: skip
     summary = encode_document("summary", {"symbol": "NIFTY", "seq": seq, "ts": 1, "spot": 25000.5,
                                           "spot_ts": 1, "source": "test",
                                           "expiries": [EXPIRY.isoformat()]})  # fmt: skip

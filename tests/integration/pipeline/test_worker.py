@@ -111,10 +111,10 @@ async def test_worker_publishes_hand_checked_pcr_and_max_pain(
 
     async def updated() -> dict | None:
         s = await latest(client, names)
-        return s if s and s["strikes"][1]["CE"]["ltp"] == 7.5 else None
+        return s if s and s["chain"]["CE"]["ltp"][1] == 7.5 else None
 
-    row = (await eventually_async(updated))["strikes"][1]
-    assert row["CE"]["oi"] == 900
+    chain = (await eventually_async(updated))["chain"]
+    assert chain["strike"][1] == 110.0 and chain["CE"]["oi"][1] == 900
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     await pubsub.aclose()
@@ -146,6 +146,11 @@ async def test_a_second_worker_takes_over_from_the_checkpoint(
     after = await eventually_async(taken_over, timeout=15)
     assert after["seq"] > seq_before >= snap["seq"]
     assert after["pcr"]["oi"] == pytest.approx(0.875)  # OI restored from the checkpoint
+    # Every leg came back from the columnar snapshot (the stream is read on from its checkpoint).
+    for side in ("CE", "PE"):
+        assert after["chain"][side]["token"] == [token(k, Right(side)) for k in STRIKES]
+        assert after["chain"][side]["oi"] == [OI[(k, Right(side))] for k in STRIKES]
+        assert after["chain"][side]["ltp"] == [5.0, 5.0, 5.0]
     new_owner = (await client.get(names.lease_key("BANKNIFTY"))).decode()
     assert new_owner.split(":")[0] != owner.split(":")[0]
     assert int(new_owner.split(":")[1]) > int(owner.split(":")[1])  # a newer fencing epoch

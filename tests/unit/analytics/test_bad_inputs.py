@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fo_analytics.black import black76_price
 from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
+from fo_bus.chain import rows
 
 from .conftest import expiry_ns, synthetic_chain
 
@@ -54,8 +55,13 @@ def _snap(legs: dict, days_before: float = T_DAYS, **kw: Any) -> dict[str, Any]:
     return snap
 
 
+def _rows(snap: dict) -> list[dict[str, Any]]:
+    """The strikes one object each (the columnar document through fo_bus.chain.rows)."""
+    return rows(snap)["strikes"]
+
+
 def _leg(snap: dict, k: float, side: str) -> dict[str, Any]:
-    return next(r[side] for r in snap["strikes"] if r["strike"] == k)
+    return next(r[side] for r in _rows(snap) if r["strike"] == k)
 
 
 BAD_QUOTES = [
@@ -107,7 +113,7 @@ def _spot_tick(now: int) -> Any:
 def test_expired_expiry_has_no_iv(days_before: float) -> None:
     snap = _snap(_good_legs(), days_before=days_before)
     assert snap["expired"] is True
-    for row in snap["strikes"]:
+    for row in _rows(snap):
         for side in ("CE", "PE"):
             assert row[side]["iv"] is None and row[side]["iv_status"] == "expired"
     assert snap["atm_iv"] is None and snap["gex"]["net"] is None
@@ -123,8 +129,16 @@ def test_strike_with_only_one_leg_and_expiry_with_one_strike() -> None:
     legs = _good_legs()
     del legs[("PE", 25_400.0)]
     snap = _snap(legs)
-    row = next(r for r in snap["strikes"] if r["strike"] == 25_400.0)
+    row = next(r for r in _rows(snap) if r["strike"] == 25_400.0)
     assert row["PE"] is None and row["CE"]["iv"] is not None
+    # On the wire: the put's token and every put field are null at that strike, the call's not.
+    cols = snap["chain"]
+    i = cols["strike"].index(25_400.0)
+    assert cols["PE"]["token"][i] is None and all(v[i] is None for v in cols["PE"].values())
+    assert cols["CE"]["token"][i] == "CE:2026-02-24:25400" and cols["CE"]["iv"][i] is not None
+    assert cols["CE"]["iv_status"][i] == "ok" and cols["CE"]["oi"][i] == 7_500
+    assert all(len(v) == len(cols["strike"]) == 5 for side in ("CE", "PE")
+               for v in cols[side].values())  # fmt: skip
     one = _snap({("CE", 25_000.0): {"ltp": _px(25_000.0, "CE"), "oi": 750}})
     assert one["forward_source"] == "spot"
     assert one["pcr"]["oi"] == 0.0 and one["pcr"]["volume"] is None  # no volume: no ratio
@@ -132,7 +146,8 @@ def test_strike_with_only_one_leg_and_expiry_with_one_strike() -> None:
 
 def test_empty_chain_and_no_spot() -> None:
     snap = _snap({}, spot=None)
-    assert snap["strikes"] == [] and snap["forward"] is None and snap["forward_source"] is None
+    assert snap["chain"]["strike"] == [] and snap["chain"]["CE"]["token"] == []
+    assert snap["forward"] is None and snap["forward_source"] is None
     assert snap["max_pain"]["strike"] is None and snap["pcr"]["oi"] is None
     assert snap["atm_iv"] is None and snap["gex"]["zero_gamma"]["level"] is None
 
@@ -141,7 +156,7 @@ def test_unquoted_chain_without_spot_has_no_forward_and_no_numbers() -> None:
     legs = {(s, k): {} for (s, k) in _good_legs()}
     snap = _snap(legs, spot=None)
     assert snap["forward"] is None
-    assert {r["CE"]["iv_status"] for r in snap["strikes"]} == {"no_quote"}
+    assert {r["CE"]["iv_status"] for r in _rows(snap)} == {"no_quote"}
 
 
 prices = (
@@ -174,7 +189,11 @@ def test_any_quotes_never_raise_and_never_invent_numbers(
         (("CE", "PE")[i % 2], k): q for i, (k, q) in enumerate(zip(strikes, legs, strict=True))
     }
     snap = _snap(chain, days_before=days, spot=spot)
-    for row in snap["strikes"]:
+    for side in ("CE", "PE"):  # a strike without this side's contract: no value at all
+        cols = snap["chain"][side]
+        for i, tok in enumerate(cols["token"]):
+            assert tok is not None or all(v[i] is None for v in cols.values())
+    for row in _rows(snap):
         for leg in (row["CE"], row["PE"]):
             if leg is None:
                 continue

@@ -126,8 +126,11 @@ def test_gex_sign_flips_with_the_convention(ois: list[tuple[int, int]]) -> None:
     short = expiry_snapshot(
         state, EXPIRY, SnapshotContext(now, 1, 0.0, gex_sign="dealer_short_all")
     )
-    for b, s in zip(base["strikes"], short["strikes"], strict=True):
-        assert b["gex_call"] >= 0 and b["gex_put"] <= 0
-        assert s["gex_call"] == -b["gex_call"] and s["gex_put"] == b["gex_put"]
+    b, s = base["chain"], short["chain"]
+    assert len(b["strike"]) == len(s["strike"]) == len(ois)
+    for bc, bp, sc, sp in zip(b["gex_call"], b["gex_put"], s["gex_call"], s["gex_put"],
+                              strict=True):  # fmt: skip
+        assert bc >= 0 and bp <= 0
+        assert sc == -bc and sp == bp
     assert short["gex"]["net"] <= 0
     assert math.isclose(base["gex"]["call"], -short["gex"]["call"], rel_tol=1e-12, abs_tol=1e-6)

@@ -29,10 +29,11 @@ def test_nse_convention_reproduces_nse_iv() -> None:
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=1, rate=0.0, iv_model="nse")
     ours: dict[str, float | None] = {}
     for expiry in chain.expiries:
-        for row in expiry_snapshot(chain.state, expiry, ctx)["strikes"]:
-            for side in ("CE", "PE"):
-                if row[side]:
-                    ours[row[side]["token"]] = row[side]["iv"]
+        cols = expiry_snapshot(chain.state, expiry, ctx)["chain"]
+        for side in ("CE", "PE"):
+            for tok, iv in zip(cols[side]["token"], cols[side]["iv"], strict=True):
+                if tok is not None:
+                    ours[tok] = iv
     diffs = []
     for row in chain.records["data"]:
         for side in ("CE", "PE"):

@@ -7,19 +7,23 @@ from datetime import date
 import pytest
 
 import fo_analytics
+from fo_analytics import render
 from fo_analytics.chain import ChainState, Quote
 from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
+from fo_bus.chain import LEG_FIELDS, STRIKE_FIELDS, legs
 from fo_models import Tick
 
 from .conftest import NseChain, expiry_ns, load_nse, real_chain_files, synthetic_chain
 
 TOP = {"symbol", "expiry", "seq", "ts", "spot", "spot_ts", "lot_size", "units", "rate",
-       "strikes", "totals", "pcr", "max_pain", "forward", "forward_source", "T", "T_convention",
-       "atm_strike", "atm_iv", "expected_move", "skew", "gex", "low_confidence",
+       "layout", "chain", "totals", "pcr", "max_pain", "forward", "forward_source", "T",
+       "T_convention", "atm_strike", "atm_iv", "expected_move", "skew", "gex", "low_confidence",
        "expired"}  # fmt: skip
 LEG = {"token", "ltp", "bid", "ask", "bid_qty", "ask_qty", "volume", "oi", "prev_close",
        "prev_oi", "ts", "oi_change", "iv", "iv_status", "delta", "gamma", "theta", "vega", "rho",
        "buildup"}  # fmt: skip
+INTS = {"bid_qty", "ask_qty", "volume", "oi", "prev_oi", "ts", "oi_change"}
+FLOATS = {"ltp", "bid", "ask", "prev_close", "iv", "delta", "gamma", "theta", "vega", "rho"}
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +34,40 @@ def chain() -> NseChain:
 def test_expiry_snapshot_keys_and_types(chain: NseChain) -> None:
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=7, rate=0.065)
     snap = expiry_snapshot(chain.state, chain.expiries[0], ctx)
-    assert snap.keys() >= TOP
+    assert snap.keys() >= TOP and "strikes" not in snap
     assert snap["seq"] == 7 and snap["expiry"] == chain.expiries[0].isoformat()
     assert snap["units"]["oi"] == "shares" and snap["lot_size"] == chain.lot
     assert set(snap["totals"]) == {"ce_oi", "pe_oi", "ce_volume", "pe_volume"}
     assert {"oi", "volume"} <= snap["pcr"].keys() and {"strike", "tied", "rule"} <= snap[
         "max_pain"
     ].keys()
-    for row in snap["strikes"]:
-        assert {"strike", "CE", "PE", "iv", "gex_call", "gex_put", "gex_net"} <= row.keys()
-        for side in ("CE", "PE"):
-            if row[side] is not None:
-                assert set(row[side]) == LEG
-                assert isinstance(row[side]["oi"], int) and isinstance(row[side]["ts"], int)
+    # The columnar wire form: one list per field, one entry per strike, legs under CE and PE.
+    assert snap["layout"] == "columns"
+    cols = snap["chain"]
+    assert list(cols) == ["strike", "iv", "gex_call", "gex_put", "gex_net", "CE", "PE"]
+    strikes = cols["strike"]
+    assert strikes and strikes == sorted(set(strikes))
+    assert all(isinstance(k, float) for k in strikes)
+    n = len(strikes)
+    assert all(len(cols[k]) == n for k in ("iv", "gex_call", "gex_put", "gex_net"))
+    for side in ("CE", "PE"):
+        legs = cols[side]
+        assert tuple(legs) == LEG_FIELDS and set(legs) == LEG
+        assert all(len(column) == n for column in legs.values()), side
+        for i, tok in enumerate(legs["token"]):
+            if tok is None:  # no contract at this strike: nothing else either
+                assert all(legs[f][i] is None for f in LEG), (side, strikes[i])
+                continue
+            assert isinstance(tok, str)
+            assert isinstance(legs["oi"][i], int) and isinstance(legs["ts"][i], int)
+            assert all(legs[f][i] is None or type(legs[f][i]) is int for f in INTS)
+            assert all(legs[f][i] is None or type(legs[f][i]) is float for f in FLOATS)
+            assert isinstance(legs["iv_status"][i], str)
+            assert legs["buildup"][i] is None or isinstance(legs["buildup"][i], str)
+
+
+def test_render_and_bus_agree_on_the_column_names() -> None:
+    assert render.LEG_FIELDS == LEG_FIELDS and render.STRIKE_FIELDS == STRIKE_FIELDS
 
 
 def test_summary_has_across_expiry_views(chain: NseChain) -> None:
@@ -61,10 +86,11 @@ def test_legs_restore_into_an_equal_chain(chain: NseChain) -> None:
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=1, rate=0.0)
     snap = expiry_snapshot(chain.state, chain.expiries[0], ctx)
     fresh = ChainState(chain.state.instruments)
-    for row in snap["strikes"]:
-        for side in ("CE", "PE"):
-            if row[side]:
-                fresh.restore_leg(row[side]["token"], row[side])
+    listed = 0
+    for token, leg in legs(snap):  # as the worker does on a takeover
+        fresh.restore_leg(token, leg)
+        listed += 1
+    assert listed == sum(t is not None for s in ("CE", "PE") for t in snap["chain"][s]["token"])
     fresh.restore_leg("SPOT", {"ltp": snap["spot"], "ts": snap["spot_ts"]})
     assert expiry_snapshot(fresh, chain.expiries[0], ctx) == snap
 
@@ -78,7 +104,7 @@ def test_quotes_copied_into_a_new_state_are_seen() -> None:
     for tok, quote in old.quotes.items():
         new.quotes[tok] = quote
     snap = expiry_snapshot(new, expiry, SnapshotContext(now, 1, 0.0))
-    assert snap["strikes"][0]["CE"]["oi"] == 750 and snap["spot"] == 100.0
+    assert snap["chain"]["CE"]["oi"] == [750] and snap["spot"] == 100.0
     new.quotes["CE:2026-04-28:100"] = Quote({"ltp": 4.0, "oi": 1500}, now)
     assert expiry_snapshot(new, expiry, SnapshotContext(now, 2, 0.0))["totals"]["ce_oi"] == 1500
 

@@ -45,10 +45,11 @@ def test_gex_constructed_case_per_strike_total_walls_zero_gamma() -> None:
     snap = _gex_snapshot()
     assert snap["forward_source"] == "parity"
     assert snap["forward"] == pytest.approx(24_000.0, abs=1e-6)
-    rows = snap["strikes"]
-    np.testing.assert_allclose([r["gex_call"] for r in rows], GEX_CALL, rtol=2e-6)
-    np.testing.assert_allclose([r["gex_put"] for r in rows], GEX_PUT, rtol=2e-6)
-    np.testing.assert_allclose([r["gex_net"] for r in rows], GEX_NET, rtol=2e-6)
+    cols = snap["chain"]
+    assert cols["strike"] == [float(k) for k, *_ in GEX_CASE]
+    np.testing.assert_allclose(cols["gex_call"], GEX_CALL, rtol=2e-6)
+    np.testing.assert_allclose(cols["gex_put"], GEX_PUT, rtol=2e-6)
+    np.testing.assert_allclose(cols["gex_net"], GEX_NET, rtol=2e-6)
     gex = snap["gex"]
     assert gex["net"] == pytest.approx(42_869_135, abs=60)  # rounding of the per-strike table
     assert gex["call_wall_gamma"] == 24_250
@@ -60,9 +61,11 @@ def test_gex_constructed_case_per_strike_total_walls_zero_gamma() -> None:
 
 def test_gex_sign_convention_short_all() -> None:
     base, short = _gex_snapshot(), _gex_snapshot("dealer_short_all")
-    for b, s in zip(base["strikes"], short["strikes"], strict=True):
-        assert s["gex_call"] == pytest.approx(-b["gex_call"])
-        assert s["gex_put"] == pytest.approx(b["gex_put"])
+    b, s = base["chain"], short["chain"]
+    for bc, sc in zip(b["gex_call"], s["gex_call"], strict=True):
+        assert sc == pytest.approx(-bc)
+    for bp, sp in zip(b["gex_put"], s["gex_put"], strict=True):
+        assert sp == pytest.approx(bp)
     assert short["gex"]["sign_convention"] == "dealer_short_all"
     assert short["gex"]["net"] < 0
     assert short["gex"]["zero_gamma"]["level"] is None  # short gamma everywhere: no flip

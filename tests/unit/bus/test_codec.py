@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from fo_bus.codec import (
+    DOCUMENT_VERSIONS,
     DecodeError,
     decode_document,
     decode_instruments,
@@ -58,13 +59,25 @@ def test_instruments_round_trip() -> None:
 
 
 def test_documents_carry_kind_and_version() -> None:
-    raw = encode_document("chain", {"symbol": "NIFTY", "seq": 42, "strikes": []})
+    raw = encode_document("chain", {"symbol": "NIFTY", "seq": 42, "layout": "columns"})
     doc = orjson.loads(raw)
-    assert doc["v"] == 1 and doc["type"] == "chain"
+    assert doc["v"] == 2 and doc["type"] == "chain"  # chain 2: the columnar layout
+    assert decode_document(raw, "chain") == doc
     assert peek_seq(raw) == 42
+    summary = encode_document("summary", {"seq": 1})
+    assert orjson.loads(summary)["v"] == 1 == DOCUMENT_VERSIONS["summary"]
+    assert decode_document(summary, "summary")["seq"] == 1
     with pytest.raises(DecodeError):
         decode_document(raw, "summary")
     with pytest.raises(DecodeError):
         decode_document(b'{"v": 99, "type": "chain"}', "chain")
+    with pytest.raises(DecodeError, match="unsupported chain version 1"):  # per-strike form
+        decode_document(b'{"v": 1, "type": "chain", "strikes": []}', "chain")
+    with pytest.raises(DecodeError):
+        decode_document(b'{"v": 2, "type": "summary"}', "summary")
+    with pytest.raises(DecodeError):
+        decode_document(b'{"v": 1, "type": "teleport"}', "teleport")
+    with pytest.raises(ValueError, match="unknown document kind"):
+        encode_document("teleport", {})
     with pytest.raises(DecodeError):
         decode_document(b"\xff", "chain")

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from tests.helpers import eventually_async
 
+from fo_bus.chain import rows
 from fo_bus.codec import encode_document
 from fo_bus.names import BusNames
 from fo_gateway import access
@@ -89,7 +90,9 @@ async def test_limiter_counts_in_process_when_redis_is_unreachable() -> None:
 
 def doc(seq: int, ts: int) -> bytes:
     return encode_document("chain", {"symbol": "NIFTY", "expiry": "2099-12-29", "seq": seq,
-                                     "ts": ts, "spot_ts": 5, "strikes": []})  # fmt: skip
+                                     "ts": ts, "spot_ts": 5, "layout": "columns",
+                                     "chain": {"strike": [], "CE": {"token": []},
+                                               "PE": {"token": []}}})  # fmt: skip
 
 
 def test_envelope_peeking_reads_seq_and_ts() -> None:
@@ -133,23 +136,45 @@ async def test_client_outbox_keeps_only_the_newest_snapshot_per_topic() -> None:
 
 
 def test_compact_view_keeps_fields_and_a_window_around_spot() -> None:
-    rows = [{"strike": 100.0 + 10 * i, "CE": {"ltp": i, "oi": 2 * i, "iv": 0.1},
-             "PE": None if i == 2 else {"ltp": -i, "oi": 3 * i}} for i in range(9)]  # fmt: skip
+    n = range(9)  # strikes 100, 110, …, 180; no put at 120; the puts carry no iv
     full = {
-        "v": 1,
+        "v": 2,
         "type": "chain",
         "seq": 3,
         "ts": 1,
         "spot": 141.0,
+        "layout": "columns",
+        "chain": {
+            "strike": [100.0 + 10 * i for i in n],
+            "iv": [0.1] * 9,
+            "gex_net": [1.0] * 9,
+            "CE": {"token": [f"c{i}" for i in n], "ltp": list(n), "oi": [2 * i for i in n],
+                   "iv": [0.1] * 9},
+            "PE": {"token": [None if i == 2 else f"p{i}" for i in n],
+                   "ltp": [None if i == 2 else -i for i in n],
+                   "oi": [None if i == 2 else 3 * i for i in n]},
+        },
         "pcr": {"oi": 1},
-        "strikes": rows,
-    }
+    }  # fmt: skip
     out = compact(full, ["ltp", "oi"], 1)
     assert out["compact"] == {"fields": ["ltp", "oi"], "window": 1, "centre_strike": 140.0}
-    assert [r["strike"] for r in out["strikes"]] == [130.0, 140.0, 150.0]
-    assert out["strikes"][0]["CE"] == {"ltp": 3, "oi": 6} and out["pcr"] == {"oi": 1}
-    assert len(compact(full, ["iv"], None)["strikes"]) == 9
-    assert compact(full, ["iv"], 0)["strikes"][0]["PE"] == {}
+    assert out["layout"] == "columns" and out["pcr"] == {"oi": 1} and out["seq"] == 3
+    assert out["chain"] == {
+        "strike": [130.0, 140.0, 150.0],
+        "CE": {"token": ["c3", "c4", "c5"], "ltp": [3, 4, 5], "oi": [6, 8, 10]},
+        "PE": {"token": ["p3", "p4", "p5"], "ltp": [-3, -4, -5], "oi": [9, 12, 15]},
+    }
+    assert rows(out, ["ltp", "oi"])["strikes"][0]["CE"] == {"ltp": 3, "oi": 6}
+    wide = compact(full, ["ltp"], 2)  # the window reaches the strike without a put
+    assert wide["chain"]["strike"] == [120.0, 130.0, 140.0, 150.0, 160.0]
+    assert wide["chain"]["PE"] == {"token": [None, "p3", "p4", "p5", "p6"],
+                                   "ltp": [None, -3, -4, -5, -6]}  # fmt: skip
+    assert rows(wide, ["ltp"])["strikes"][0] == {"strike": 120.0, "CE": {"ltp": 2}, "PE": None}
+    assert len(compact(full, ["iv"], None)["chain"]["strike"]) == 9
+    assert compact(full, ["iv"], 0)["chain"]["PE"] == {"token": ["p4"]}
+    assert rows(compact(full, ["iv"], 0), ["iv"])["strikes"][0]["PE"] == {}
+    nowhere = compact({**full, "spot": None}, ["oi"], 1)  # no spot: no centre, every strike
+    assert nowhere["compact"]["centre_strike"] is None and len(nowhere["chain"]["strike"]) == 9
 
 
 def _async(check):  # type: ignore[no-untyped-def]
@@ -160,7 +185,7 @@ def _async(check):  # type: ignore[no-untyped-def]
 
 
 def test_snapshot_text_hands_out_the_published_bytes() -> None:
-    data = doc(3, 4).replace(b'"strikes":[]', '"strikes":[],"note":"é"'.encode())
+    data = doc(3, 4).replace(b'"layout":"columns"', '"layout":"columns","note":"é"'.encode())
     snap = Snapshot.parse(data)
     assert snap.text == data.decode() and snap.text.encode() is data  # no copy per client
     assert snap.text.encode("UTF_8") is data
