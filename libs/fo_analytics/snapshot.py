@@ -1,4 +1,4 @@
-"""Snapshot building: one JSON-ready document per expiry, plus the symbol summary."""
+"""Snapshot building: one document per expiry (for the bus codec), plus the symbol summary."""
 
 from __future__ import annotations
 
@@ -95,8 +95,10 @@ def chain_snapshots(
 def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
     """The chain of one expiry with every analytic (OI and volume in shares).
 
-    ``chain`` is columnar (``layout: "columns"``, see ``fo_bus.chain``): one list per field
-    with one entry per strike, the legs under ``CE`` and ``PE``.
+    ``chain`` is columnar (``layout: "columns"``, see ``fo_bus.chain``): one column per field
+    with one entry per strike, the legs under ``CE`` and ``PE``. Numeric columns may be numpy
+    arrays (NaN for unknown): publish through ``fo_bus.codec.encode_document``, which writes
+    them as JSON lists with null.
     """
     a = analytics(state, expiry, ctx)
     spot, spot_ts = state.spot()

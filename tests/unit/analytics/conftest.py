@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from fo_analytics.chain import ChainState
+from fo_analytics.snapshot import SnapshotContext, expiry_snapshot
+from fo_bus.codec import decode_document, encode_document
 from fo_instruments.calendar import IST
 from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
 
@@ -153,3 +155,9 @@ def expiry_ns(expiry: date, days_before: float) -> int:
     """``days_before`` calendar days before 15:30 IST on ``expiry``, in ns."""
     close = datetime.combine(expiry, datetime.min.time().replace(hour=15, minute=30), tzinfo=IST)
     return round((close.timestamp() - days_before * 86_400) * 1e9)
+
+
+def published_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
+    """The expiry's snapshot as the worker publishes it: through the bus codec (orjson), so
+    float columns are lists with null for NaN, quantities ints, as clients receive them."""
+    return decode_document(encode_document("chain", expiry_snapshot(state, expiry, ctx)), "chain")

@@ -11,10 +11,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fo_analytics.black import black76_price
-from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
+from fo_analytics.snapshot import SnapshotContext, symbol_summary
 from fo_bus.chain import rows
 
-from .conftest import expiry_ns, synthetic_chain
+from .conftest import expiry_ns, published_snapshot, synthetic_chain
 
 EXPIRY = date(2026, 2, 24)
 F, T_DAYS = 25_000.0, 5
@@ -48,7 +48,7 @@ def _snap(legs: dict, days_before: float = T_DAYS, **kw: Any) -> dict[str, Any]:
     now = expiry_ns(EXPIRY, days_before)
     state = synthetic_chain(EXPIRY, legs, spot=kw.pop("spot", 24_990.0), now_ns=now, **kw)
     ctx = SnapshotContext(now, 1, 0.065)
-    snap = expiry_snapshot(state, EXPIRY, ctx)
+    snap = published_snapshot(state, EXPIRY, ctx)
     summary = symbol_summary(state, [EXPIRY], ctx, "0-0", 1)
     _walk(snap)
     _walk(summary)
@@ -98,7 +98,7 @@ def test_stale_ltp_without_quote_is_null() -> None:
     now = expiry_ns(EXPIRY, T_DAYS)
     state = synthetic_chain(EXPIRY, legs, spot=24_990.0, now_ns=now - 600 * 10**9)
     state.apply((type(next(iter([]), None)) and None) or _spot_tick(now))  # spot moves on
-    snap = expiry_snapshot(state, EXPIRY, SnapshotContext(now, 1, 0.0))
+    snap = published_snapshot(state, EXPIRY, SnapshotContext(now, 1, 0.0))
     leg = _leg(snap, 24_800.0, "PE")
     assert leg["iv"] is None and leg["iv_status"] == "stale"
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from fo_analytics.black import black76_greeks, black76_price, bs_greeks
 from fo_analytics.iv import MAX_IV, _solve, black_iv
-from fo_analytics.snapshot import SnapshotContext, expiry_snapshot
+from fo_analytics.snapshot import SnapshotContext
 
-from .conftest import expiry_ns, synthetic_chain
+from .conftest import expiry_ns, published_snapshot, synthetic_chain
 
 forwards = st.floats(50.0, 60_000.0)
 moneyness = st.floats(0.7, 1.3)
@@ -122,8 +122,8 @@ def test_gex_sign_flips_with_the_convention(ois: list[tuple[int, int]]) -> None:
             px = float(black76_price(22_000.0, k, 10 / 365, 0.0, 0.15, side == "CE"))
             legs[(side, k)] = {"ltp": px, "bid": px, "ask": px, "oi": oi * 50}
     state = synthetic_chain(EXPIRY, legs, spot=22_000.0, lot=50, now_ns=now)
-    base = expiry_snapshot(state, EXPIRY, SnapshotContext(now, 1, 0.0))
-    short = expiry_snapshot(
+    base = published_snapshot(state, EXPIRY, SnapshotContext(now, 1, 0.0))
+    short = published_snapshot(
         state, EXPIRY, SnapshotContext(now, 1, 0.0, gex_sign="dealer_short_all")
     )
     b, s = base["chain"], short["chain"]

@@ -11,10 +11,10 @@ import pytest
 
 from fo_analytics.chain import COLUMNS
 from fo_analytics.iv import black_iv
-from fo_analytics.snapshot import SnapshotContext, analytics, expiry_snapshot
+from fo_analytics.snapshot import SnapshotContext, analytics
 from fo_instruments.calendar import IST
 
-from .conftest import load_nse, nse_expiry, real_chain_files, shared_file, token
+from .conftest import load_nse, nse_expiry, published_snapshot, real_chain_files, shared_file, token
 
 FILES = real_chain_files()
 IDS = [p.name for p in FILES]
@@ -29,7 +29,7 @@ def test_nse_convention_reproduces_nse_iv() -> None:
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=1, rate=0.0, iv_model="nse")
     ours: dict[str, float | None] = {}
     for expiry in chain.expiries:
-        cols = expiry_snapshot(chain.state, expiry, ctx)["chain"]
+        cols = published_snapshot(chain.state, expiry, ctx)["chain"]
         for side in ("CE", "PE"):
             for tok, iv in zip(cols[side]["token"], cols[side]["iv"], strict=True):
                 if tok is not None:
@@ -128,7 +128,7 @@ def test_pcr_max_pain_and_totals_match_the_raw_json(path: Path) -> None:
     for expiry in chain.expiries:
         rows = [r for r in chain.records["data"] if nse_expiry(r["expiryDate"]) == expiry]
         want = _raw_oi_views(rows, chain.lot)
-        snap = expiry_snapshot(chain.state, expiry, ctx)
+        snap = published_snapshot(chain.state, expiry, ctx)
         legs = 2 * len(rows)
         for key in ("ce_oi", "pe_oi", "ce_volume", "pe_volume"):
             assert snap["totals"][key] == pytest.approx(
@@ -148,7 +148,7 @@ def test_nearest_expiry_totals_match_nse_filtered_block() -> None:
     raw = __import__("json").loads(
         shared_file("data", "real", "nse-oc-banknifty-2022-03-28T1530.json").read_text()
     )
-    snap = expiry_snapshot(chain.state, chain.expiries[0], SnapshotContext(chain.now_ns, 1, 0.0))
+    snap = published_snapshot(chain.state, chain.expiries[0], SnapshotContext(chain.now_ns, 1, 0.0))
     assert snap["totals"]["ce_oi"] / chain.lot == raw["filtered"]["CE"]["totOI"]
     assert snap["totals"]["pe_oi"] / chain.lot == raw["filtered"]["PE"]["totOI"]
     assert snap["totals"]["ce_volume"] / chain.lot == raw["filtered"]["CE"]["totVol"]

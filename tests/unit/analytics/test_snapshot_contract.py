@@ -9,11 +9,18 @@ import pytest
 import fo_analytics
 from fo_analytics import render
 from fo_analytics.chain import ChainState, Quote
-from fo_analytics.snapshot import SnapshotContext, expiry_snapshot, symbol_summary
+from fo_analytics.snapshot import SnapshotContext, symbol_summary
 from fo_bus.chain import LEG_FIELDS, STRIKE_FIELDS, legs
 from fo_models import Tick
 
-from .conftest import NseChain, expiry_ns, load_nse, real_chain_files, synthetic_chain
+from .conftest import (
+    NseChain,
+    expiry_ns,
+    load_nse,
+    published_snapshot,
+    real_chain_files,
+    synthetic_chain,
+)
 
 TOP = {"symbol", "expiry", "seq", "ts", "spot", "spot_ts", "lot_size", "units", "rate",
        "layout", "chain", "totals", "pcr", "max_pain", "forward", "forward_source", "T",
@@ -33,7 +40,7 @@ def chain() -> NseChain:
 
 def test_expiry_snapshot_keys_and_types(chain: NseChain) -> None:
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=7, rate=0.065)
-    snap = expiry_snapshot(chain.state, chain.expiries[0], ctx)
+    snap = published_snapshot(chain.state, chain.expiries[0], ctx)
     assert snap.keys() >= TOP and "strikes" not in snap
     assert snap["seq"] == 7 and snap["expiry"] == chain.expiries[0].isoformat()
     assert snap["units"]["oi"] == "shares" and snap["lot_size"] == chain.lot
@@ -84,7 +91,7 @@ def test_summary_has_across_expiry_views(chain: NseChain) -> None:
 def test_legs_restore_into_an_equal_chain(chain: NseChain) -> None:
     """The worker's checkpoint restore: legs of a snapshot re-applied give the same snapshot."""
     ctx = SnapshotContext(now_ns=chain.now_ns, seq=1, rate=0.0)
-    snap = expiry_snapshot(chain.state, chain.expiries[0], ctx)
+    snap = published_snapshot(chain.state, chain.expiries[0], ctx)
     fresh = ChainState(chain.state.instruments)
     listed = 0
     for token, leg in legs(snap):  # as the worker does on a takeover
@@ -92,7 +99,7 @@ def test_legs_restore_into_an_equal_chain(chain: NseChain) -> None:
         listed += 1
     assert listed == sum(t is not None for s in ("CE", "PE") for t in snap["chain"][s]["token"])
     fresh.restore_leg("SPOT", {"ltp": snap["spot"], "ts": snap["spot_ts"]})
-    assert expiry_snapshot(fresh, chain.expiries[0], ctx) == snap
+    assert published_snapshot(fresh, chain.expiries[0], ctx) == snap
 
 
 def test_quotes_copied_into_a_new_state_are_seen() -> None:
@@ -103,10 +110,10 @@ def test_quotes_copied_into_a_new_state_are_seen() -> None:
     new = ChainState(old.instruments)
     for tok, quote in old.quotes.items():
         new.quotes[tok] = quote
-    snap = expiry_snapshot(new, expiry, SnapshotContext(now, 1, 0.0))
+    snap = published_snapshot(new, expiry, SnapshotContext(now, 1, 0.0))
     assert snap["chain"]["CE"]["oi"] == [750] and snap["spot"] == 100.0
     new.quotes["CE:2026-04-28:100"] = Quote({"ltp": 4.0, "oi": 1500}, now)
-    assert expiry_snapshot(new, expiry, SnapshotContext(now, 2, 0.0))["totals"]["ce_oi"] == 1500
+    assert published_snapshot(new, expiry, SnapshotContext(now, 2, 0.0))["totals"]["ce_oi"] == 1500
 
 
 def test_cache_follows_new_ticks() -> None:
@@ -114,9 +121,9 @@ def test_cache_follows_new_ticks() -> None:
     now = expiry_ns(expiry, 5)
     state = synthetic_chain(expiry, {("CE", 100.0): {"oi": 750}}, now_ns=now)
     ctx = SnapshotContext(now, 1, 0.0)
-    assert expiry_snapshot(state, expiry, ctx)["totals"]["ce_oi"] == 750
+    assert published_snapshot(state, expiry, ctx)["totals"]["ce_oi"] == 750
     state.apply(Tick("CE:2026-04-28:100", now, now, oi=1500))
-    assert expiry_snapshot(state, expiry, ctx)["totals"]["ce_oi"] == 1500
+    assert published_snapshot(state, expiry, ctx)["totals"]["ce_oi"] == 1500
 
 
 def test_context_rejects_unknown_conventions() -> None:

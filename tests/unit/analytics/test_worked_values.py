@@ -11,9 +11,9 @@ import pytest
 from fo_analytics.black import black76_price
 from fo_analytics.oi import max_pain, ratio_or_none
 from fo_analytics.smile import expected_move
-from fo_analytics.snapshot import SnapshotContext, expiry_snapshot
+from fo_analytics.snapshot import SnapshotContext
 
-from .conftest import expiry_ns, synthetic_chain
+from .conftest import expiry_ns, published_snapshot, synthetic_chain
 
 EXPIRY = date(2026, 1, 27)
 # §4.5 constructed case: K, call OI, put OI (contracts), IV; F = 24 000, T = 7/365, lot 75, r = 0.
@@ -38,7 +38,7 @@ def _gex_snapshot(gex_sign: str = "dealer_long_calls_short_puts") -> dict:
             legs[(side, float(k))] = {"ltp": px, "bid": px, "ask": px, "oi": oi * 75}
     state = synthetic_chain(EXPIRY, legs, spot=23_990.0, lot=75, now_ns=now)
     ctx = SnapshotContext(now_ns=now, seq=1, rate=0.0, gex_sign=gex_sign)
-    return expiry_snapshot(state, EXPIRY, ctx)
+    return published_snapshot(state, EXPIRY, ctx)
 
 
 def test_gex_constructed_case_per_strike_total_walls_zero_gamma() -> None:
@@ -108,7 +108,7 @@ def test_published_max_pain_table_through_snapshot() -> None:
     legs = {
         (s, float(k)): {"oi": oi} for k, c, p, _ in PAIN_TABLE for s, oi in (("CE", c), ("PE", p))
     }
-    snap = expiry_snapshot(
+    snap = published_snapshot(
         synthetic_chain(EXPIRY, legs, now_ns=now), EXPIRY, SnapshotContext(now, 1, 0.0)
     )
     assert snap["max_pain"]["strike"] == 7800
@@ -148,7 +148,7 @@ def test_expected_move_through_snapshot() -> None:
         for side in ("CE", "PE"):
             px = float(black76_price(100.0, k, 30 / 365, 0.0, 0.2, side == "CE"))
             legs[(side, k)] = {"ltp": px, "bid": px, "ask": px, "oi": 750}
-    snap = expiry_snapshot(synthetic_chain(EXPIRY, legs, spot=100.0, now_ns=now), EXPIRY,
+    snap = published_snapshot(synthetic_chain(EXPIRY, legs, spot=100.0, now_ns=now), EXPIRY,
                            SnapshotContext(now, 1, 0.0))  # fmt: skip
     assert snap["atm_iv"] == pytest.approx(0.2, abs=1e-9)
     assert snap["expected_move"]["iv_1sd"] == pytest.approx(5.733822, abs=1e-5)
