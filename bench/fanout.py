@@ -38,6 +38,16 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 P99_RATIO, CPU_RATIO = 1.5, 1.5
 
 
+def payload_bytes() -> int:
+    """Size of one published document (the helpers' ``payload.Documents``, imported by path)."""
+    sys.path.insert(0, str(HELPERS))
+    try:
+        from payload import Documents  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(HELPERS))
+    return len(Documents().next())
+
+
 def raise_fd_limit() -> int:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 65536
@@ -214,8 +224,8 @@ def main() -> None:
         "benchmark": "fanout",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "fd_limit": fds},
-        "setup": {"payload_bytes": 29_820, "hz": 1, "window_s": args.window, "rounds": args.rounds,
-                  "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU},
+        "setup": {"payload_bytes": payload_bytes(), "hz": 1, "window_s": args.window,
+                  "rounds": args.rounds, "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU},
         "results": table,
         "vs_baseline": verdicts,
     }  # fmt: skip
