@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fo_analytics.black import black76_gamma
-from fo_analytics.rowwise import take
 
 Array = NDArray[np.float64]
+Mask = NDArray[np.bool_]
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 WEEKLY_YEARS = 10 / 365  # up to here the zero-gamma search spans ±5 % of F, beyond it ±10 %
-REFINE_POINTS = 16
+ROOT_TOL = 1e-8  # Newton stops at a step below this in log f: then ~1e-14 off (quadratic)
+NEWTON_STEPS = 8  # from the secant point it takes 3 (quadratic convergence)
+BISECTIONS = 40  # a bracket is at most 0.01 wide in log f: 0.01·2⁻⁴⁰ ≈ 1e-14
+BLOCK = 10_240  # grid points × strikes evaluated at once: small enough to stay in cache
 
 
 def leg_gex(
@@ -30,7 +33,10 @@ def leg_gex(
 
 
 class GammaCurves:
-    """Total GEX of each row (expiry) as a function of a hypothetical forward, IV held fixed."""
+    """Total GEX of each row (expiry) as a function of a hypothetical forward, IV held fixed.
+
+    Per strike: sign·OI·Γ(f)·f²·0.01 = 0.01·f·w·exp(c·(log f − m)²), w = 0 where it adds nothing.
+    """
 
     def __init__(
         self, strikes: Array, sigma: Array, weight: Array, years: Array, disc: Array
@@ -38,59 +44,110 @@ class GammaCurves:
         ok = np.isfinite(sigma) & (sigma > 0) & np.isfinite(weight) & (weight != 0)
         ok &= np.isfinite(strikes) & (years > 0)[:, None]
         sq = np.where(ok, sigma * np.sqrt(np.where(years > 0, years, 1.0))[:, None], 1.0)
-        a = 1.0 / sq
-        self._a = np.where(ok, a, 0.0)
-        self._b = np.where(ok, (0.5 * sq * sq - np.log(np.where(ok, strikes, 1.0))) * a, 0.0)
-        self._w = np.where(ok, weight * a * disc[:, None] * _INV_SQRT_2PI, 0.0)
+        self._m = np.where(ok, np.log(np.where(ok, strikes, 1.0)) - 0.5 * sq * sq, 0.0)
+        self._c = np.where(ok, -0.5 / (sq * sq), 0.0)  # d1 = (log f − m)/σ√T: −d1²/2 = c·(…)²
+        self._w = np.where(ok, weight * (1.0 / sq) * disc[:, None] * _INV_SQRT_2PI, 0.0)
         self.count = ok.sum(axis=1)
         self.width = np.where(
             self.count > 0, np.where(ok, sq, np.inf).min(axis=1, initial=np.inf), 0.0
         )
 
-    def at(self, f: Array, row: NDArray[np.intp]) -> Array:
-        """Σ sign·OI·Γ(f)·f²·0.01 for each hypothetical forward f of curve ``row``."""
-        d1 = np.log(f)[:, None] * self._a[row] + self._b[row]
-        return 0.01 * f * np.einsum("ij,ij->i", np.exp(-0.5 * d1 * d1), self._w[row])
+
+class _Packed(NamedTuple):
+    """Some rows of a GammaCurves, widest first, each with its ``count`` strikes of w ≠ 0 first."""
+
+    rows: NDArray[np.intp]
+    m: Array
+    c: Array
+    w: Array
+    count: NDArray[np.intp]
 
 
-def _grid(curves: GammaCurves, forward: Array, half: Array, rows: list[int]) -> tuple[Array, Array]:
-    step = np.clip(curves.width / 4.0, 0.0005, 0.01)  # log-space, finer than any gamma peak
-    parts = [
-        np.exp(np.arange(math.log(forward[i] * (1 - half[i])),
-                         math.log(forward[i] * (1 + half[i])) + 0.5 * step[i], step[i]))
-        for i in rows
-    ]  # fmt: skip
-    sizes = [p.size for p in parts]
-    return np.concatenate(parts), np.repeat(np.asarray(rows, np.intp), sizes)
+def _pack(curves: GammaCurves, rows: NDArray[np.intp]) -> _Packed:
+    """``rows`` packed: the zero weights (no OI or no IV) of each row left out of its count."""
+    rows = rows[np.argsort(-curves.count[rows], kind="stable")]
+    width = curves._w.shape[1]
+    at = np.argsort(curves._w[rows] == 0, axis=1, kind="stable") + (rows * width)[:, None]
+    m, c, w = (v.ravel()[at] for v in (curves._m, curves._c, curves._w))
+    return _Packed(rows, m, c, w, curves.count[rows])
+
+
+def _sums(p: _Packed, x: Array, row: NDArray[np.intp]) -> Array:
+    """Σ w·exp(c·(x − m)²) at each log forward x of packed row ``row`` (its GEX over 0.01·f),
+    by blocks of consecutive points (rows in order) over the strikes of their widest row."""
+    out, i = np.empty(x.size), 0
+    while i < x.size:
+        width = int(p.count[row[i]])
+        r = row[i : i + max(BLOCK // width, 1)]
+        q = x[i : i + r.size, None] - p.m[r, :width]
+        np.square(q, out=q)
+        q *= p.c[r, :width]
+        np.exp(q, out=q)
+        out[i : i + r.size] = np.vecdot(q, p.w[r, :width])
+        i += r.size
+    return out
+
+
+def _grid(
+    curves: GammaCurves, forward: Array, half: Array, rows: NDArray[np.intp]
+) -> tuple[Array, NDArray[np.intp]]:
+    """log f on each row's log-spaced grid (np.arange's values) over F·(1 ± half), and the
+    position in ``rows`` of each point."""
+    step = np.clip(curves.width[rows] / 4.0, 0.0005, 0.01)  # finer than any gamma peak
+    f, h = forward[rows], half[rows]
+    start = np.log(f * (1 - h))
+    n = np.ceil((np.log(f * (1 + h)) + 0.5 * step - start) / step).astype(np.intp)
+    delta = (start + step) - start  # np.arange fills start + i·delta
+    i = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    return np.repeat(start, n) + i * np.repeat(delta, n), np.repeat(np.arange(rows.size), n)
+
+
+def _solve(
+    p: _Packed, lo: Array, hi: Array, ylo: Array, yhi: Array, row: NDArray[np.intp]
+) -> Array:
+    """The root in each bracket [lo, hi] of log f (y(lo), y(hi) of opposite signs): Newton's
+    method from the secant point, or bisection where it does not settle inside the bracket."""
+    width = int(p.count[row].max(initial=1))
+    m, c, w = p.m[row, :width], p.c[row, :width], p.w[row, :width]
+    slope_w = -2.0 * w * c  # ds/dx = −Σ slope_w·(x − m)·exp(c·(x − m)²)
+    x, step = lo - ylo * (hi - lo) / (yhi - ylo), np.full_like(lo, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat point: bisection takes it
+        for _ in range(NEWTON_STEPS):
+            t = x[:, None] - m
+            e = np.exp(c * t * t)
+            step = np.vecdot(e, w) / np.vecdot(e * t, slope_w)  # −s / (ds/dx)
+            x = x + step
+            if (np.abs(step) <= ROOT_TOL).all():
+                break
+    bad = ~((np.abs(step) <= ROOT_TOL) & (x >= lo) & (x <= hi))
+    if bad.any():
+        x[bad] = _bisect(m[bad], c[bad], w[bad], lo[bad], hi[bad], ylo[bad] < 0)
+    return x
+
+
+def _bisect(m: Array, c: Array, w: Array, lo: Array, hi: Array, rising: Mask) -> Array:
+    """The root in each bracket [lo, hi] by bisection (``rising``: negative below it)."""
+    for _ in range(BISECTIONS):
+        x = 0.5 * (lo + hi)
+        t = x[:, None] - m
+        below = (np.vecdot(np.exp(c * t * t), w) < 0) == rising
+        lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+    return 0.5 * (lo + hi)
 
 
 def _roots(
-    curves: GammaCurves, forward: Array, half: Array, rows: list[int]
-) -> tuple[Array, Array]:
-    """Every sign change of every curve on its grid, refined by two rounds of 16 sub-points."""
-    grid, rid = _grid(curves, forward, half, rows)
-    y = curves.at(grid, rid)
+    curves: GammaCurves, forward: Array, half: Array, rows: NDArray[np.intp]
+) -> tuple[Array, NDArray[np.intp]]:
+    """Every sign change of every curve of ``rows`` on its grid, solved to ROOT_TOL, and its row."""
+    p = _pack(curves, rows)
+    x, pos = _grid(curves, forward, half, p.rows)
+    y = 0.01 * np.exp(x) * _sums(p, x, pos)
     nonzero = y != 0  # an exact 0 is underflow far from every strike, not a crossing
-    grid, y, rid = grid[nonzero], y[nonzero], rid[nonzero]
+    x, y, pos = x[nonzero], y[nonzero], pos[nonzero]
     s = np.sign(y)
-    br = np.flatnonzero((s[:-1] != s[1:]) & (rid[:-1] == rid[1:]))
-    a, b, r = grid[br], grid[br + 1], rid[br]
-    ya, yb = y[br], y[br + 1]
-    pos = np.arange(REFINE_POINTS)
-    for _ in range(2):  # the bracket shrinks ~200×
-        sub = a[:, None] + pos * ((b - a) / (REFINE_POINTS - 1))[:, None]
-        sub[:, -1] = b
-        ys = curves.at(sub.ravel(), np.repeat(r, REFINE_POINTS)).reshape(sub.shape)
-        j = np.argmax(np.sign(ys[:, :-1]) * np.sign(ys[:, 1:]) <= 0, axis=1)[:, None]
-        a, b, ya, yb = (
-            take(sub, j)[:, 0],
-            take(sub, j + 1)[:, 0],
-            take(ys, j)[:, 0],
-            take(ys, j + 1)[:, 0],
-        )
-    with np.errstate(all="ignore"):
-        root = np.where(ya == yb, a, a - ya * (b - a) / (yb - ya))
-    return root, r
+    br = np.flatnonzero((s[:-1] != s[1:]) & (pos[:-1] == pos[1:]))
+    root = _solve(p, x[br], x[br + 1], y[br], y[br + 1], pos[br])
+    return np.exp(root), p.rows[pos[br]]
 
 
 def zero_gammas(
@@ -98,26 +155,27 @@ def zero_gammas(
 ) -> list[dict[str, Any]]:
     """Per row: forward level where total GEX changes sign (nearest to F), or None with a reason."""
     half = np.where(years <= WEEKLY_YEARS, 0.05, 0.10)
-    rows = [i for i in range(forward.size) if live[i] and curves.count[i] > 0]
-    root, rid = _roots(curves, forward, half, rows) if rows else (np.zeros(0), np.zeros(0, np.intp))
+    w = curves._w  # a row whose weights all have one sign has no sign change to look for
+    rows = np.flatnonzero(live & (curves.count > 0) & (w > 0).any(axis=1) & (w < 0).any(axis=1))
+    found: dict[int, set[float]] = {}
+    if rows.size:
+        root, rid = _roots(curves, forward, half, rows)
+        for i, x in zip(rid.tolist(), root.tolist(), strict=True):
+            found.setdefault(i, set()).add(x)
     out = []
-    for i in range(forward.size):
-        if not live[i]:
+    for i, (f, h, ok, n) in enumerate(
+        zip(forward.tolist(), half.tolist(), live.tolist(), curves.count.tolist(), strict=True)
+    ):
+        if not ok:
             out.append({"level": None, "roots": [], "reason": "no forward or expired"})
             continue
-        z: dict[str, Any] = {
-            "level": None,
-            "roots": [],
-            "range_pct": float(half[i]) * 100,
-            "reason": None,
-        }
-        roots = sorted(set(root[rid == i].tolist()))
-        if curves.count[i] == 0:
+        z: dict[str, Any] = {"level": None, "roots": [], "range_pct": h * 100, "reason": None}
+        roots = sorted(found.get(i, ()))
+        if n == 0:
             z["reason"] = "no gamma: no strike with both OI and IV"
         elif not roots:
-            z["reason"] = f"no sign change within ±{float(half[i]) * 100:g} % of the forward"
+            z["reason"] = f"no sign change within ±{h * 100:g} % of the forward"
         else:
-            f = float(forward[i])
             z["roots"], z["level"] = roots, min(roots, key=lambda x: abs(x - f))
         out.append(z)
     return out

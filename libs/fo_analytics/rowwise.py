@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -16,20 +18,23 @@ def take(a: Array, idx: NDArray[np.intp]) -> Array:
 
 def lerp(x: Array, y: Array, use: Mask, target: Array) -> Array:
     """Per row: y at ``target`` by linear interpolation over the ``use`` points sorted by x
-    (stable); NaN where ``target`` is outside their range. Same arithmetic as smile._lerp."""
+    (stable); NaN where ``target`` is outside their range. Same arithmetic as smile._lerp.
+
+    No sort: the upper point is the first smallest x ≥ target, the lower one the last largest
+    x < target (their neighbours in a stable sort). A NaN x among the points is the upper one
+    (argmin finds NaN first), so its row has no range, as NaN sorts after every number.
+    """
     rows, width = x.shape
     if width == 0:
         return np.full(rows, np.nan)
-    order = np.argsort(np.where(use, x, np.inf), axis=1, kind="stable")
-    xs, ys, m = take(x, order), take(y, order), use.sum(axis=1)
-    xs = np.where(np.arange(width) < m[:, None], xs, np.inf)
-    t = target[:, None]
-    hi = np.minimum((xs < t).sum(axis=1), np.maximum(m - 1, 0))[:, None]
-    last = take(xs, np.maximum(m - 1, 0)[:, None])[:, 0]
-    inside = (m > 0) & (xs[:, 0] <= target) & (target <= last)
-    xh, yh = take(xs, hi)[:, 0], take(ys, hi)[:, 0]
-    lo = np.maximum(hi - 1, 0)
-    xl, yl = take(xs, lo)[:, 0], take(ys, lo)[:, 0]
+    below = x < target[:, None]
+    hi = np.argmin(np.where(use & ~below, x, np.inf), axis=1)
+    lo = width - 1 - np.argmax(np.where(use & below, x, -np.inf)[:, ::-1], axis=1)
+    base = np.arange(rows) * width
+    hi, lo = hi + base, lo + base
+    xf, yf, uf = x.ravel(), y.ravel(), use.ravel()
+    xh, yh, xl, yl = xf[hi], yf[hi], xf[lo], yf[lo]
+    inside = uf[hi] & (xh >= target) & ((uf[lo] & (xl < target)) | (xh == target))
     w = (target - xl) / (xh - xl)
     val = np.where(xh == target, yh, yl + w * (yh - yl))
     return np.where(inside, val, np.nan)
@@ -51,19 +56,26 @@ def fill(x: Array, y: Array) -> Array:
     return out
 
 
-def argmax_at(strikes: Array, score: Array) -> list[float | None]:
-    """Per row: the strike of the largest finite score, None when no score is above 0."""
-    if score.shape[1] == 0:
-        return [None] * score.shape[0]
-    s = np.where(np.isfinite(score), score, 0.0)
-    pick = take(strikes, np.argmax(s, axis=1)[:, None])[:, 0]
-    return [float(k) if m > 0 else None for k, m in zip(pick, s.max(axis=1), strict=True)]
+def argmax_at(strikes: Array, scores: Array) -> list[list[float | None]]:
+    """Per row: for each score (axis 0 of ``scores``, [score, row, slot]) the strike of its
+    largest finite value, None when none is above 0."""
+    n, rows, width = scores.shape
+    if width == 0:
+        return [[None] * n for _ in range(rows)]
+    s = np.where(np.isfinite(scores), scores, 0.0)
+    idx = np.argmax(s, axis=2)
+    best = np.take_along_axis(s, idx[:, :, None], axis=2)[:, :, 0]
+    pick = np.where(best > 0, strikes[np.arange(rows), idx], np.nan)
+    return [[None if math.isnan(k) else k for k in row] for row in pick.T.tolist()]
 
 
 def max_pain(
     strikes: Array, valid: Mask, call_oi: Array, put_oi: Array, reference: Array
 ) -> list[tuple[float | None, list[float]]]:
     """Per row: (chosen strike, every tied strike) as in oi.max_pain; NaN reference = none."""
+    rows, width = strikes.shape
+    if width == 0:
+        return [(None, [])] * rows
     k = np.where(valid, strikes, 0.0)
     c, p = np.where(call_oi > 0, call_oi, 0.0), np.where(put_oi > 0, put_oi, 0.0)
     calls = k * np.cumsum(c, axis=1) - np.cumsum(c * k, axis=1)
@@ -71,15 +83,16 @@ def max_pain(
     puts = rev - k * np.cumsum(p[:, ::-1], axis=1)[:, ::-1]
     payout = np.where(valid, calls + puts, np.inf)
     total = c.sum(axis=1) + p.sum(axis=1)
-    out: list[tuple[float | None, list[float]]] = []
-    for i in range(k.shape[0]):
-        if not valid[i].any() or total[i] == 0:
-            out.append((None, []))
-            continue
-        row = payout[i]
-        scale = np.abs(k[i]).max() * total[i]
-        tied = k[i][row <= row.min() + 1e-12 * scale]
-        ref = reference[i]
-        chosen = tied[0] if np.isnan(ref) else tied[np.argmin(np.abs(tied - ref))]
-        out.append((float(chosen), tied.tolist()))
-    return out
+    some = valid.any(axis=1) & (total != 0)
+    scale = np.abs(k).max(axis=1) * total
+    tied = (payout <= (payout.min(axis=1) + 1e-12 * scale)[:, None]) & some[:, None]
+    dist = np.where(tied, np.abs(k - reference[:, None]), np.inf)  # NaN: no reference
+    chosen = take(k, np.argmin(np.where(np.isnan(dist), 0.0, dist), axis=1)[:, None])[:, 0]
+    ties: list[list[float]] = [[] for _ in range(rows)]
+    at = np.flatnonzero(tied)
+    for i, x in zip((at // width).tolist(), k.ravel()[at].tolist(), strict=True):
+        ties[i].append(x)
+    return [
+        (x, t) if ok else (None, [])
+        for x, t, ok in zip(chosen.tolist(), ties, some.tolist(), strict=True)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,13 @@ Array = NDArray[np.float64]
 
 
 def _opt(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
+    return None if math.isnan(x) else x
 
 
 def scalars(b: Batch) -> list[dict[str, Any]]:
     """One dict of scalars per expiry of the batch, in its order."""
-    times, smiles, ois, gexes = _time(b), _smile(b), _oi(b), _gex(b)
+    oi = _known(b.col("oi"))
+    times, smiles, ois, gexes = _time(b), _smile(b), _oi(b, oi), _gex(b, oi)
     return [
         {
             "forward": fw.value,
@@ -55,40 +57,52 @@ def _time(b: Batch) -> list[dict[str, Any]]:
     ]
 
 
-def _smile(b: Batch) -> list[dict[str, Any]]:
+def _smile_points(b: Batch) -> tuple[Array, Array, Array, Array]:
+    """ATM IV, 25-delta call and put IV and the ATM straddle of every row, in one lerp."""
     k, f, t, s_iv = b.grid.strikes, b.model_f, b.model_t, b.strike_iv
     fc = f[:, None]
     ok = np.isfinite(s_iv)
-    atm = rowwise.lerp(np.log(k / fc), s_iv, ok, np.zeros_like(f))
     sq = s_iv * np.sqrt(np.where(t > 0, t, np.nan))[:, None]
     nd1 = ndtr((np.log(fc / k) + 0.5 * sq * sq) / sq)
-    c25 = rowwise.lerp(nd1, s_iv, ok & (k >= fc), np.full_like(f, 0.25))
-    p25 = rowwise.lerp(nd1 - 1.0, s_iv, ok & (k <= fc), np.full_like(f, -0.25))
     call, put = b.prices.price
+    x = np.concatenate([np.log(k / fc), nd1, nd1 - 1.0, k])
+    y = np.concatenate([s_iv, s_iv, s_iv, call + put])
     both = np.isfinite(call) & np.isfinite(put)
-    straddle = rowwise.lerp(k, call + put, both, f)
-    near = np.argmin(np.where(b.grid.valid, np.abs(k - fc), np.inf), axis=1) if k.size else None
+    use = np.concatenate([ok, ok & (k >= fc), ok & (k <= fc), both])
+    at = np.concatenate([np.zeros_like(f), np.full_like(f, 0.25), np.full_like(f, -0.25), f])
+    atm, c25, p25, straddle = rowwise.lerp(x, y, use, at).reshape(4, f.size)
+    return atm, c25, p25, straddle
+
+
+def _smile(b: Batch) -> list[dict[str, Any]]:
+    k, f = b.grid.strikes, b.model_f
+    atm, c25, p25, straddle = (v.tolist() for v in _smile_points(b))
+    strike: list[float | None] = [None] * f.size
+    if k.size:
+        near = np.argmin(np.where(b.grid.valid, np.abs(k - f[:, None]), np.inf), axis=1)
+        strike = rowwise.take(k, near[:, None])[:, 0].tolist()
+    rows = zip(f.tolist(), b.model_t.tolist(), b.grid.sizes, atm, c25, p25, straddle, strike,
+               strict=True)  # fmt: skip
     out = []
-    for i, size in enumerate(b.grid.sizes):
-        if np.isnan(f[i]) or t[i] <= 0 or size == 0:
-            move = smile.expected_move(0.0 if np.isnan(f[i]) else f[i], None, t[i], None)
+    for fi, ti, size, a_, c_, p_, st, ks in rows:
+        if math.isnan(fi) or ti <= 0 or size == 0:
+            move = smile.expected_move(0.0 if math.isnan(fi) else fi, None, ti, None)
             empty = smile.skew(None, None, None)
             out.append({"atm_strike": None, "atm_iv": None, "skew": empty, "expected_move": move})
             continue
-        a, fi = _opt(atm[i]), float(f[i])
+        a = _opt(a_)
         out.append({
-            "atm_strike": float(k[i, near[i]]),  # type: ignore[index]
+            "atm_strike": ks,
             "atm_iv": a,
-            "skew": smile.skew(_opt(c25[i]), _opt(p25[i]), a),
-            "expected_move": smile.expected_move(fi, a, float(t[i]), _opt(straddle[i])),
+            "skew": smile.skew(_opt(c_), _opt(p_), a),
+            "expected_move": smile.expected_move(fi, a, ti, _opt(st)),
         })  # fmt: skip
     return out
 
 
-def _oi(b: Batch) -> list[dict[str, Any]]:
-    oi, vol = _known(b.col("oi")), _known(b.col("volume"))
+def _oi(b: Batch, oi: Array) -> list[dict[str, Any]]:
     ce_oi, pe_oi = oi.sum(axis=2).tolist()
-    ce_vol, pe_vol = vol.sum(axis=2).tolist()
+    ce_vol, pe_vol = _known(b.col("volume")).sum(axis=2).tolist()
     ref = np.array([np.nan if x.value is None else x.value for x in b.forwards], float)
     spot = np.nan if b.spot is None else b.spot
     pains = rowwise.max_pain(
@@ -108,29 +122,28 @@ def _oi(b: Batch) -> list[dict[str, Any]]:
     ]
 
 
-def _gex(b: Batch) -> list[dict[str, Any]]:
+def _gex(b: Batch, oi: Array) -> list[dict[str, Any]]:
     k, legs = b.grid.strikes, b.gex
-    oi = _known(b.col("oi"))
     live = np.isfinite(b.model_f) & (b.model_t > 0)
     zero = gex.zero_gammas(b.curves, b.model_f, b.model_t, live)
-    call, put = np.nansum(legs[0], axis=1).tolist(), np.nansum(legs[1], axis=1).tolist()
-    c, p = np.abs(legs[0]), np.abs(legs[1])
-    walls = zip(
-        rowwise.argmax_at(k, c), rowwise.argmax_at(k, p),
-        rowwise.argmax_at(k, np.where(np.isfinite(c), c, 0.0) + p),
-        rowwise.argmax_at(k, oi[0]), rowwise.argmax_at(k, oi[1]), strict=True,
-    )  # fmt: skip
+    call, put = np.where(np.isnan(legs), 0.0, legs).sum(axis=2).tolist()
+    score = np.empty((5, *k.shape))  # |GEX| of calls, puts, both; OI of calls, puts
+    c, p = np.abs(legs, out=score[:2])
+    np.add(np.where(np.isfinite(c), c, 0.0), p, out=score[2])
+    score[3:] = oi
+    walls = rowwise.argmax_at(k, score)
     out = []
-    for i, (cw, pw, ab, co, po) in enumerate(walls):
-        known = bool(live[i])
+    for known, ca, pu, z, (cw, pw, ab, co, po) in zip(
+        live.tolist(), call, put, zero, walls, strict=True
+    ):
         out.append({
-            "call": call[i] if known else None,
-            "put": put[i] if known else None,
-            "net": call[i] + put[i] if known else None,
+            "call": ca if known else None,
+            "put": pu if known else None,
+            "net": ca + pu if known else None,
             "units": "INR of dealer delta per 1 % move (Γ·OI·F²·0.01, OI in shares)",
             "sign_convention": b.params.gex_sign,
             "iv_source": "strike IV (OTM leg), gaps interpolated in log-moneyness",
-            "zero_gamma": zero[i],
+            "zero_gamma": z,
             "call_wall_gamma": cw, "put_wall_gamma": pw, "abs_gamma_strike": ab,
             "call_wall_oi": co, "put_wall_oi": po,
             "rule": "argmax |GEX| per side; OI walls argmax OI",
