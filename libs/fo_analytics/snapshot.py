@@ -81,15 +81,22 @@ def analytics(state: ChainState, expiry: date, ctx: SnapshotContext) -> ExpiryAn
     return items[expiry]
 
 
-def chain_snapshots(
+def _analysed(
     state: ChainState, expiries: list[date], ctx: SnapshotContext
-) -> dict[date, dict[str, Any]]:
-    """The snapshot of each of ``expiries``, all computed in one vectorised pass."""
+) -> list[ExpiryAnalytics]:
+    """Each of ``expiries``; those not computed yet this cycle, in one vectorised pass."""
     items = _computed(state, ctx)
     todo = [e for e in expiries if e not in items]
     if todo:
         items.update(analyse_many(state, todo, ctx.params()))
-    return {e: expiry_snapshot(state, e, ctx) for e in expiries}
+    return [items[e] for e in expiries]
+
+
+def chain_snapshots(
+    state: ChainState, expiries: list[date], ctx: SnapshotContext
+) -> dict[date, dict[str, Any]]:
+    """The snapshot of each of ``expiries``, all computed in one vectorised pass."""
+    return {a.expiry: _document(state, a, ctx) for a in _analysed(state, expiries, ctx)}
 
 
 def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
@@ -100,11 +107,14 @@ def expiry_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> di
     arrays (NaN for unknown): publish through ``fo_bus.codec.encode_document``, which writes
     them as JSON lists with null.
     """
-    a = analytics(state, expiry, ctx)
+    return _document(state, analytics(state, expiry, ctx), ctx)
+
+
+def _document(state: ChainState, a: ExpiryAnalytics, ctx: SnapshotContext) -> dict[str, Any]:
     spot, spot_ts = state.spot()
     return {
         "symbol": state.symbol,
-        "expiry": expiry.isoformat(),
+        "expiry": a.expiry.isoformat(),
         "seq": ctx.seq,
         "ts": ctx.now_ns,
         "spot": spot,
@@ -173,8 +183,7 @@ def symbol_summary(
 ) -> dict[str, Any]:
     """Symbol-level view: spot, listed expiries, across-expiry views and the checkpoint."""
     spot, spot_ts = state.spot()
-    items = [analytics(state, e, ctx) for e in expiries]
-    live = [a for a in items if not a.scalars["expired"]]
+    live = [a for a in _analysed(state, expiries, ctx) if not a.scalars["expired"]]
     return {
         "symbol": state.symbol,
         "seq": ctx.seq,
