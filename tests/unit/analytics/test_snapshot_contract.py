@@ -7,10 +7,9 @@ from datetime import date
 import pytest
 
 import fo_analytics
-from fo_analytics import render
 from fo_analytics.chain import ChainState, Quote
 from fo_analytics.snapshot import SnapshotContext, symbol_summary
-from fo_bus.chain import LEG_FIELDS, STRIKE_FIELDS, legs
+from fo_bus.chain import LEG_FIELDS, legs
 from fo_models import Tick
 
 from .conftest import (
@@ -71,10 +70,6 @@ def test_expiry_snapshot_keys_and_types(chain: NseChain) -> None:
             assert all(legs[f][i] is None or type(legs[f][i]) is float for f in FLOATS)
             assert isinstance(legs["iv_status"][i], str)
             assert legs["buildup"][i] is None or isinstance(legs["buildup"][i], str)
-
-
-def test_render_and_bus_agree_on_the_column_names() -> None:
-    assert render.LEG_FIELDS == LEG_FIELDS and render.STRIKE_FIELDS == STRIKE_FIELDS
 
 
 def test_summary_has_across_expiry_views(chain: NseChain) -> None:
