@@ -79,7 +79,8 @@ def _sums(p: _Packed, x: Array, row: NDArray[np.intp]) -> Array:
     while i < x.size:
         width = int(p.count[row[i]])
         r = row[i : i + max(BLOCK // width, 1)]
-        q = x[i : i + r.size, None] - p.m[r, :width]
+        q = p.m[r, :width]
+        np.subtract(q, x[i : i + r.size, None], out=q)
         np.square(q, out=q)
         q *= p.c[r, :width]
         np.exp(q, out=q)
@@ -117,7 +118,7 @@ def _solve(
             e = np.exp(c * t * t)
             step = np.vecdot(e, w) / np.vecdot(e * t, slope_w)  # −s / (ds/dx)
             x = x + step
-            if (np.abs(step) <= ROOT_TOL).all():
+            if np.abs(step).max(initial=0.0) <= ROOT_TOL:
                 break
     bad = ~((np.abs(step) <= ROOT_TOL) & (x >= lo) & (x <= hi))
     if bad.any():
@@ -156,7 +157,8 @@ def zero_gammas(
     """Per row: forward level where total GEX changes sign (nearest to F), or None with a reason."""
     half = np.where(years <= WEEKLY_YEARS, 0.05, 0.10)
     w = curves._w  # a row whose weights all have one sign has no sign change to look for
-    rows = np.flatnonzero(live & (curves.count > 0) & (w > 0).any(axis=1) & (w < 0).any(axis=1))
+    mixed = (w.max(axis=1, initial=0.0) > 0) & (w.min(axis=1, initial=0.0) < 0)
+    rows = np.flatnonzero(live & (curves.count > 0) & mixed)
     found: dict[int, set[float]] = {}
     if rows.size:
         root, rid = _roots(curves, forward, half, rows)
