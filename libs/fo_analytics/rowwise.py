@@ -84,13 +84,11 @@ def max_pain(
     some = valid.any(axis=1) & (total != 0)
     scale = np.abs(k).max(axis=1) * total
     tied = (payout <= (payout.min(axis=1) + 1e-12 * scale)[:, None]) & some[:, None]
-    dist = np.where(tied, np.abs(k - reference[:, None]), np.inf)  # NaN: no reference
-    chosen = take(k, np.argmin(np.where(np.isnan(dist), 0.0, dist), axis=1)[:, None])[:, 0]
     ties: list[list[float]] = [[] for _ in range(rows)]
     at = np.flatnonzero(tied)
     for i, x in zip((at // width).tolist(), k.ravel()[at].tolist(), strict=True):
         ties[i].append(x)
     return [
-        (x, t) if ok else (None, [])
-        for x, t, ok in zip(chosen.tolist(), ties, some.tolist(), strict=True)
+        (t[0] if math.isnan(r) else min(t, key=lambda x: abs(x - r)), t) if t else (None, [])
+        for t, r in zip(ties, reference.tolist(), strict=True)
     ]
