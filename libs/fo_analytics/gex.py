@@ -16,7 +16,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 WEEKLY_YEARS = 10 / 365  # up to here the zero-gamma search spans ±5 % of F, beyond it ±10 %
 ROOT_TOL = 1e-8  # Newton stops at a step below this in log f: then ~1e-14 off (quadratic)
 NEWTON_STEPS = 8  # from the secant point it takes 3 (quadratic convergence)
-BISECTIONS = 40  # a bracket is at most 0.01 wide in log f: 0.01·2⁻⁴⁰ ≈ 1e-14
+BISECTIONS = 40  # a grid step is at most 0.01 in log f: 2⁻⁴⁰ of it is ≈ 1e-14
 BLOCK = 10_240  # grid points × strikes evaluated at once: small enough to stay in cache
 
 
