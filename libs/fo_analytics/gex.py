@@ -16,7 +16,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 WEEKLY_YEARS = 10 / 365  # up to here the zero-gamma search spans ±5 % of F, beyond it ±10 %
 ROOT_TOL = 1e-8  # Newton stops at a step below this in log f: then ~1e-14 off (quadratic)
 NEWTON_STEPS = 8  # from the secant point it takes 3 (quadratic convergence)
-BISECTIONS = 40  # a bracket is at most 0.01 wide in log f: 0.01·2⁻⁴⁰ ≈ 1e-14
+BISECTIONS = 40  # a grid step is at most 0.01 in log f: 2⁻⁴⁰ of it is ≈ 1e-14
 BLOCK = 10_240  # grid points × strikes evaluated at once: small enough to stay in cache
 
 
@@ -79,7 +79,8 @@ def _sums(p: _Packed, x: Array, row: NDArray[np.intp]) -> Array:
     while i < x.size:
         width = int(p.count[row[i]])
         r = row[i : i + max(BLOCK // width, 1)]
-        q = x[i : i + r.size, None] - p.m[r, :width]
+        q = p.m[r, :width]
+        np.subtract(q, x[i : i + r.size, None], out=q)
         np.square(q, out=q)
         q *= p.c[r, :width]
         np.exp(q, out=q)
@@ -117,7 +118,7 @@ def _solve(
             e = np.exp(c * t * t)
             step = np.vecdot(e, w) / np.vecdot(e * t, slope_w)  # −s / (ds/dx)
             x = x + step
-            if (np.abs(step) <= ROOT_TOL).all():
+            if np.abs(step).max(initial=0.0) <= ROOT_TOL:
                 break
     bad = ~((np.abs(step) <= ROOT_TOL) & (x >= lo) & (x <= hi))
     if bad.any():
@@ -156,7 +157,8 @@ def zero_gammas(
     """Per row: forward level where total GEX changes sign (nearest to F), or None with a reason."""
     half = np.where(years <= WEEKLY_YEARS, 0.05, 0.10)
     w = curves._w  # a row whose weights all have one sign has no sign change to look for
-    rows = np.flatnonzero(live & (curves.count > 0) & (w > 0).any(axis=1) & (w < 0).any(axis=1))
+    mixed = (w.max(axis=1, initial=0.0) > 0) & (w.min(axis=1, initial=0.0) < 0)
+    rows = np.flatnonzero(live & (curves.count > 0) & mixed)
     found: dict[int, set[float]] = {}
     if rows.size:
         root, rid = _roots(curves, forward, half, rows)

@@ -27,17 +27,16 @@ def lerp(x: Array, y: Array, use: Mask, target: Array) -> Array:
     rows, width = x.shape
     if width == 0:
         return np.full(rows, np.nan)
-    below = x < target[:, None]
-    hi = np.argmin(np.where(use & ~below, x, np.inf), axis=1)
-    lo = width - 1 - np.argmax(np.where(use & below, x, -np.inf)[:, ::-1], axis=1)
+    low = use & (x < target[:, None])
+    above, below = np.where(use ^ low, x, np.inf), np.where(low, x, -np.inf)
     base = np.arange(rows) * width
-    hi, lo = hi + base, lo + base
-    xf, yf, uf = x.ravel(), y.ravel(), use.ravel()
-    xh, yh, xl, yl = xf[hi], yf[hi], xf[lo], yf[lo]
-    inside = uf[hi] & (xh >= target) & ((uf[lo] & (xl < target)) | (xh == target))
+    hi = np.argmin(above, axis=1) + base
+    lo = base + (width - 1) - np.argmax(below[:, ::-1], axis=1)
+    xh, xl, yh, yl = above.ravel()[hi], below.ravel()[lo], y.ravel()[hi], y.ravel()[lo]
+    on = xh == target
+    inside = (xh < np.inf) & ((xl > -np.inf) | on)  # a point each side, or one on target
     w = (target - xl) / (xh - xl)
-    val = np.where(xh == target, yh, yl + w * (yh - yl))
-    return np.where(inside, val, np.nan)
+    return np.where(inside, np.where(on, yh, yl + w * (yh - yl)), np.nan)
 
 
 def fill(x: Array, y: Array) -> Array:
@@ -63,36 +62,33 @@ def argmax_at(strikes: Array, scores: Array) -> list[list[float | None]]:
     if width == 0:
         return [[None] * n for _ in range(rows)]
     s = np.where(np.isfinite(scores), scores, 0.0)
-    idx = np.argmax(s, axis=2)
-    best = np.take_along_axis(s, idx[:, :, None], axis=2)[:, :, 0]
-    pick = np.where(best > 0, strikes[np.arange(rows), idx], np.nan)
+    pick = np.where(s.max(axis=2) > 0, strikes[np.arange(rows), np.argmax(s, axis=2)], np.nan)
     return [[None if math.isnan(k) else k for k in row] for row in pick.T.tolist()]
 
 
 def max_pain(
-    strikes: Array, valid: Mask, call_oi: Array, put_oi: Array, reference: Array
+    strikes: Array, valid: Mask, oi: Array, reference: Array
 ) -> list[tuple[float | None, list[float]]]:
-    """Per row: (chosen strike, every tied strike) as in oi.max_pain; NaN reference = none."""
+    """Per row: (chosen strike, every tied strike) as in oi.max_pain, from ``oi`` as [call/put,
+    row, slot]; a NaN reference is none."""
     rows, width = strikes.shape
     if width == 0:
         return [(None, [])] * rows
     k = np.where(valid, strikes, 0.0)
-    c, p = np.where(call_oi > 0, call_oi, 0.0), np.where(put_oi > 0, put_oi, 0.0)
-    calls = k * np.cumsum(c, axis=1) - np.cumsum(c * k, axis=1)
-    rev = np.cumsum((p * k)[:, ::-1], axis=1)[:, ::-1]
-    puts = rev - k * np.cumsum(p[:, ::-1], axis=1)[:, ::-1]
+    cp = np.where(oi > 0, oi, 0.0)  # unknown or negative OI counts as none
+    (c, p), (ck, pk) = cp, cp * k
+    calls = k * np.cumsum(c, axis=1) - np.cumsum(ck, axis=1)
+    puts = np.cumsum(pk[:, ::-1], axis=1)[:, ::-1] - k * np.cumsum(p[:, ::-1], axis=1)[:, ::-1]
     payout = np.where(valid, calls + puts, np.inf)
     total = c.sum(axis=1) + p.sum(axis=1)
     some = valid.any(axis=1) & (total != 0)
     scale = np.abs(k).max(axis=1) * total
     tied = (payout <= (payout.min(axis=1) + 1e-12 * scale)[:, None]) & some[:, None]
-    dist = np.where(tied, np.abs(k - reference[:, None]), np.inf)  # NaN: no reference
-    chosen = take(k, np.argmin(np.where(np.isnan(dist), 0.0, dist), axis=1)[:, None])[:, 0]
     ties: list[list[float]] = [[] for _ in range(rows)]
     at = np.flatnonzero(tied)
     for i, x in zip((at // width).tolist(), k.ravel()[at].tolist(), strict=True):
         ties[i].append(x)
     return [
-        (x, t) if ok else (None, [])
-        for x, t, ok in zip(chosen.tolist(), ties, some.tolist(), strict=True)
+        (t[0] if math.isnan(r) else min(t, key=lambda x: abs(x - r)), t) if t else (None, [])
+        for t, r in zip(ties, reference.tolist(), strict=True)
     ]

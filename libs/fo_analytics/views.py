@@ -69,7 +69,7 @@ def _smile_points(b: Batch) -> tuple[Array, Array, Array, Array]:
     y = np.concatenate([s_iv, s_iv, s_iv, call + put])
     both = np.isfinite(call) & np.isfinite(put)
     use = np.concatenate([ok, ok & (k >= fc), ok & (k <= fc), both])
-    at = np.concatenate([np.zeros_like(f), np.full_like(f, 0.25), np.full_like(f, -0.25), f])
+    at = np.concatenate([np.repeat([0.0, 0.25, -0.25], f.size), f])
     atm, c25, p25, straddle = rowwise.lerp(x, y, use, at).reshape(4, f.size)
     return atm, c25, p25, straddle
 
@@ -105,9 +105,7 @@ def _oi(b: Batch, oi: Array) -> list[dict[str, Any]]:
     ce_vol, pe_vol = _known(b.col("volume")).sum(axis=2).tolist()
     ref = np.array([np.nan if x.value is None else x.value for x in b.forwards], float)
     spot = np.nan if b.spot is None else b.spot
-    pains = rowwise.max_pain(
-        b.grid.strikes, b.grid.valid, oi[0], oi[1], np.where(np.isnan(ref), spot, ref)
-    )
+    pains = rowwise.max_pain(b.grid.strikes, b.grid.valid, oi, np.where(np.isnan(ref), spot, ref))
     return [
         {
             "totals": {"ce_oi": co, "pe_oi": po, "ce_volume": cv_, "pe_volume": pv},

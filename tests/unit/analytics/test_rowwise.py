@@ -63,9 +63,8 @@ def test_max_pain_matches_the_one_expiry_max_pain(
         n = len(legs)
         strikes[i, :n] = 100.0 + 50.0 * np.arange(n)
         call_oi[i, :n], put_oi[i, :n] = np.array(legs, float).reshape(n, 2).T
-    got = rowwise.max_pain(
-        strikes, np.isfinite(strikes), call_oi, put_oi, np.full(len(chains), reference)
-    )
+    both = np.stack([call_oi, put_oi])
+    got = rowwise.max_pain(strikes, np.isfinite(strikes), both, np.full(len(chains), reference))
     for i, legs in enumerate(chains):
         n = len(legs)
         ref = None if math.isnan(reference) else reference
