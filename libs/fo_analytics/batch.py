@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from fo_analytics import conventions as cv
 from fo_analytics import forward as fw
 from fo_analytics import gex, rowwise, smile
-from fo_analytics.black import Greeks, black76_gamma, black76_greeks, bs_greeks
+from fo_analytics.black import Greeks, black76_greeks, bs_greeks
 from fo_analytics.chain import COLUMNS, ChainState, ExpiryLayout
 from fo_analytics.iv import CODE, black_iv
 from fo_analytics.oi import buildup
@@ -189,7 +189,7 @@ def _gex(
     disc = np.exp(-r * tc)
     oi = _known(quote[COLUMNS["oi"]])
     signs = cv.GEX_SIGNS[sign_name]
-    per_share = black76_gamma(fc, g.strikes, tc, disc, sigma) * fc * fc * 0.01  # same Γ both sides
+    per_share = gex.gex_per_share(fc, g.strikes, tc, disc, sigma)
     legs = np.stack([per_share * oi[0] * signs[0], per_share * oi[1] * signs[1]])
     legs[:, ~live] = np.nan
     weight = oi[0] * signs[0] + oi[1] * signs[1]

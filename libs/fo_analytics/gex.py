@@ -20,16 +20,15 @@ BISECTIONS = 40  # a grid step is at most 0.01 in log f: 2⁻⁴⁰ of it is ≈
 BLOCK = 10_240  # grid points × strikes evaluated at once: small enough to stay in cache
 
 
-def leg_gex(
-    forward: Array, strikes: Array, years: Array, disc: Array, sigma: Array, oi: Array, sign: float
-) -> Array:
-    """sign·Γ(F)·OI·F²·0.01 per leg, OI in shares (contracts × lot); NaN where Γ is unknown.
+def gex_per_share(forward: Array, strikes: Array, years: Array, disc: Array, sigma: Array) -> Array:
+    """Γ(F)·F²·0.01 per strike: ₹ of delta per 1 % move for one share long (call or put alike,
+    as Γ is); times OI in shares and the convention's sign it is a leg's GEX. NaN: Γ unknown.
 
     ``forward``, ``years`` and ``disc`` broadcast against ``strikes`` (one per expiry row).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         gamma = black76_gamma(forward, strikes, years, disc, sigma)
-    return sign * gamma * oi * forward * forward * 0.01
+    return gamma * forward * forward * 0.01
 
 
 class GammaCurves:
