@@ -76,9 +76,10 @@ class BusNames:
         """String with TTL: a broker session's public info, never a token (writer: ingestor)."""
         return f"{self.namespace}:session:{client_code}"
 
-    def login_attempts_key(self, scope: str, who: str, window: int) -> str:
-        """Counter with TTL: login attempts of one client code or address in one window."""
-        return f"{self.namespace}:login-attempts:{scope}:{who}:{window}"
+    def login_attempts_key(self, scope: str, who: str) -> str:
+        """Counter with TTL: login attempts of one client code or address in the window that
+        its first attempt opened."""
+        return f"{self.namespace}:login-attempts:{scope}:{who}"
 
     def ratelimit_key(self, bucket: str, who: str, window: int) -> str:
         """Counter with TTL: requests of one client address to one route bucket in one window."""

@@ -10,7 +10,6 @@ Credentials are never logged, stored in plain text or echoed.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Annotated, Any
 
 import orjson
@@ -86,19 +85,22 @@ def _error(reason: str, retry_after: int | None = None, message: str | None = No
 
 
 async def _over_limit(request: Request, scope: str, who: str, limit: int, window_s: int) -> int:
-    """Seconds to wait when ``who`` is over its limit, else 0 (fixed window in Redis)."""
+    """Seconds to wait when ``who`` is over its limit, else 0.
+
+    The window opens at ``who``'s first attempt and lasts ``window_s`` (a counter whose TTL is
+    set only when it is created), so attempts are never split across a clock boundary.
+    """
     reader = request.app.state.reader
-    now = time.time()
-    window = int(now // window_s)
-    key = reader.names.login_attempts_key(scope, who, window)
+    key = reader.names.login_attempts_key(scope, who)
     try:
-        async with reader.client.pipeline(transaction=False) as pipe:
+        async with reader.client.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=window_s, nx=True)
             pipe.incr(key)
-            pipe.expire(key, window_s + 1)
-            count, _ = await pipe.execute()
+            pipe.ttl(key)
+            _, count, ttl = await pipe.execute()
     except (RedisError, OSError):
         return 0  # a Redis blip never locks users out; the ingestor still paces Angel
-    return int((window + 1) * window_s - now) + 1 if int(count) > limit else 0
+    return max(int(ttl), 1) if int(count) > limit else 0
 
 
 def _address(request: Request) -> str:
