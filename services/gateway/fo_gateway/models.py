@@ -123,10 +123,8 @@ class StrikeRow(Open):
     PE: Leg | None = Field(None, description="Put leg; null when the put is not followed")
 
 
-class ChainSnapshot(Open):
-    """One expiry's chain and analytics, exactly as the worker published it (columnar)."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [CHAIN_EXAMPLE]})
+class ChainHead(Open):
+    """What every form of a chain document starts with."""
 
     v: int = Field(description="Version of the chain document format")
     type: Literal["chain"]
@@ -134,22 +132,23 @@ class ChainSnapshot(Open):
     expiry: str = Field(description="Expiry date, YYYY-MM-DD")
     seq: int = Field(description="Worker cycle number of the symbol; rises by 1 per cycle")
     ts: int = Field(description="When the worker built the snapshot, ns since epoch")
+
+
+class ChainSnapshot(ChainHead):
+    """One expiry's chain and analytics, exactly as the worker published it (columnar)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [CHAIN_EXAMPLE]})
+
     spot: float | None = None
     layout: Literal["columns"]
     chain: ChainColumns
 
 
-class ChainRows(Open):
+class ChainRows(ChainHead):
     """The same snapshot with one object per strike (``layout=rows``), NSE-like."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [ROWS_EXAMPLE]})
 
-    v: int
-    type: Literal["chain"]
-    symbol: str
-    expiry: str
-    seq: int
-    ts: int
     layout: Literal["rows"]
     strikes: list[StrikeRow]
 
@@ -168,7 +167,7 @@ COMPACT_EXAMPLE: dict[str, Any] = {
 }
 
 
-class CompactChain(Open):
+class CompactChain(ChainHead):
     """Selected leg fields and a strike window around the spot (mobile), in either layout."""
 
     model_config = ConfigDict(
@@ -178,12 +177,6 @@ class CompactChain(Open):
         },
     )
 
-    v: int
-    type: Literal["chain"]
-    symbol: str
-    expiry: str
-    seq: int
-    ts: int
     compact: CompactInfo
     layout: Literal["columns", "rows"]
     chain: ChainColumns | None = Field(None, description="layout=columns")
