@@ -88,13 +88,30 @@ def decode_instruments(data: bytes) -> InstrumentSet:
         raise DecodeError(f"malformed instruments document: {exc}") from exc
 
 
+def _peek_int(document: bytes, key: bytes, within: int) -> int | None:
+    """The digits right after ``key`` if it occurs in the first ``within`` bytes, else None."""
+    start = document.find(key, 0, within)
+    if start < 0:
+        return None
+    begin = end = start + len(key)
+    while end < len(document) and document[end : end + 1].isdigit():
+        end += 1
+    return int(document[begin:end]) if end > begin else None
+
+
 def peek_seq(document: bytes) -> int:
     """The ``seq`` of a chain document without parsing all of it (it sits near the start)."""
-    start = document.find(b'"seq":', 0, 256)
-    if start >= 0:
-        end = start + 6
-        while end < len(document) and document[end : end + 1].isdigit():
-            end += 1
-        if end > start + 6:
-            return int(document[start + 6 : end])
-    return int(decode_document(document, "chain")["seq"])
+    seq = _peek_int(document, b'"seq":', 256)
+    return seq if seq is not None else int(decode_document(document, "chain")["seq"])
+
+
+def peek_ts(document: bytes) -> int:
+    """The top-level ``ts`` of a chain document (ns), read near the start; 0 when absent."""
+    ts = _peek_int(document, b',"ts":', 320)
+    if ts is not None:
+        return ts
+    try:
+        value = orjson.loads(document).get("ts")
+    except (orjson.JSONDecodeError, AttributeError):
+        return 0
+    return value if isinstance(value, int) else 0

@@ -32,7 +32,6 @@ CLOSE_UNAUTHORIZED = 4401  # token missing (live mode), malformed, badly signed 
 CLOSE_FORBIDDEN = 4403  # the token belongs to another client code
 CLOSE_NOT_FOUND = 4404  # unknown symbol, or an expiry that is not followed
 CLOSE_ORIGIN = 4406  # the page's Origin is not in ALLOWED_ORIGINS
-CLOSE_SLOW = 4408  # the client did not read for WS_SEND_TIMEOUT_S (usually a reset instead)
 CLOSE_RATE = 4429  # too many sockets from one address, or too many messages on this one
 
 CLOSE_CODES = {
@@ -44,7 +43,6 @@ CLOSE_CODES = {
     CLOSE_FORBIDDEN: "token issued to another client code",
     CLOSE_NOT_FOUND: "unknown symbol or expiry",
     CLOSE_ORIGIN: "origin not allowed",
-    CLOSE_SLOW: "client too slow",
     CLOSE_RATE: "too many connections or messages",
 }
 

@@ -182,9 +182,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 routes=app.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            body = ValidationErrorBody.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            body = ValidationErrorBody.model_json_schema(ref_template=REF_TEMPLATE)
             components.update(body.pop("$defs", {}))
             components["HTTPValidationError"] = body
             app.openapi_schema = schema

@@ -28,7 +28,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from fo_bus.codec import DecodeError, peek_seq
+from fo_bus.codec import DecodeError, peek_seq, peek_ts
 from fo_bus.names import BusNames
 from fo_runtime.backoff import delays
 
@@ -79,21 +79,6 @@ class EncodedText(str):
         if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
             return self._utf8
         return str(self).encode(encoding, errors)
-
-
-def peek_ts(document: bytes) -> int:
-    """The top-level ``ts`` of a chain document (ns), read near the start; 0 when absent."""
-    start = document.find(b',"ts":', 0, 320)
-    if start < 0:
-        try:
-            value = orjson.loads(document).get("ts")
-        except (orjson.JSONDecodeError, AttributeError):
-            return 0
-        return value if isinstance(value, int) else 0
-    end = start + 6
-    while end < len(document) and document[end : end + 1].isdigit():
-        end += 1
-    return int(document[start + 6 : end]) if end > start + 6 else 0
 
 
 def control(kind: str, **fields: Any) -> str:
@@ -237,7 +222,6 @@ class Hub:
         self.dropped_conflated = 0
         self.slow_disconnects = 0
         self.undecodable = 0
-        self.last_ts: dict[Topic, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -315,7 +299,6 @@ class Hub:
             self.undecodable += 1
             log.warning("undecodable snapshot ignored", extra={"topic": str(topic)})
             return
-        self.last_ts[topic] = max(self.last_ts.get(topic, 0), snap.ts)
         if only is not None:
             if topic in only.topics:
                 only.offer(topic, snap)

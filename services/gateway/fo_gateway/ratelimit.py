@@ -62,7 +62,6 @@ class RateLimiter:
         self._local: dict[tuple[str, str], tuple[int, int]] = {}
         self._redis_after = 0.0  # loop time before which Redis is not tried again
         self.redis_errors = 0
-        self.limited: dict[str, int] = {}
 
     def key(self, bucket: str, who: str, window: int) -> str:
         return self.names.ratelimit_key(bucket, who, window)

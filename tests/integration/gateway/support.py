@@ -20,9 +20,8 @@ from tests.e2e.stack import Stack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from fo_bus.codec import encode_document
+from fo_bus.codec import encode_document, peek_ts
 from fo_bus.names import BusNames
-from fo_gateway.fanout import peek_ts
 
 EXPIRY = date(2099, 12, 29)
 

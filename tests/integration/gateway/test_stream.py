@@ -211,9 +211,11 @@ async def test_switch_expiry_and_symbol_without_reconnecting(start_gateway, publ
         )
         snap = await next_chain(conn)
         assert (snap["symbol"], snap["seq"]) == ("BANKNIFTY", 5)
-        # Only the new topic flows now: NIFTY updates never reach this socket again.
+        # Only the new topic flows now: NIFTY updates (of either expiry, the second being the
+        # topic this socket left) never reach it again.
         for seq in range(2, 5):
             await publisher.publish(seq=seq)
+            await publisher.publish(seq=seq, expiry=EXPIRY2)
         update = await publish_until_seen(conn, publisher, 6, symbol="BANKNIFTY")
         assert update["symbol"] == "BANKNIFTY"
 

@@ -20,9 +20,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from fo_bus import chain as chain_doc
-from fo_bus.codec import DecodeError, decode_document, peek_seq
+from fo_bus.codec import DecodeError, decode_document, peek_seq, peek_ts
 from fo_gateway.deps import ReaderDep
-from fo_gateway.fanout import peek_ts
 from fo_gateway.models import ERRORS, ChainRows, ChainSnapshot, CompactChain, ErrorBody, Spot
 from fo_gateway.snapshots import GatewayError, NotReady
 
