@@ -72,8 +72,6 @@ class RateLimiter:
         retry = max(1, math.ceil((window + 1) * rate.period_s - now))
         count, shared = await self._count(bucket, who, window, rate.period_s)
         allowed = count <= rate.limit
-        if not allowed:
-            self.limited[bucket] = self.limited.get(bucket, 0) + 1
         remaining = max(0, rate.limit - count)
         return Decision(allowed, rate.limit, remaining, 0 if allowed else retry, shared)
 
