@@ -39,3 +39,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG the websockets library logs every handshake header: the broker feed's JWT, feed
+    # token and API key, and the gateway clients' bearer tokens. Never below INFO.
+    logging.getLogger("websockets").setLevel(max(logging.INFO, root.level))
