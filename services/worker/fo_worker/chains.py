@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from fo_analytics.chain import ChainState
@@ -22,16 +22,15 @@ class OwnedSymbol:
     dirty: bool = False  # set by ticks (and instrument changes); a clean chain is not republished
     bad_entries: int = 0
     ticks_applied: int = 0
-    published: int = 0
     live_expiries: frozenset[date] = frozenset()  # as last published (to retire old keys)
-    extra: dict[str, object] = field(default_factory=dict)
 
     def replace_instruments(self, instruments: InstrumentSet, raw: bytes) -> None:
         """Adopt a new instrument set, keeping quotes of tokens that are still followed."""
         old = self.state
         self.state = ChainState(instruments)
+        followed = instruments.by_token()
         for token, quote in old.quotes.items():
-            if token in self.state.instruments.by_token():
+            if token in followed:
                 self.state.quotes[token] = quote
         self.instruments_raw = raw
         self.dirty = True

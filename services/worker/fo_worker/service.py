@@ -163,7 +163,6 @@ class Worker:
             owned.symbol, self.leases.value(owned.epoch), summary, snapshots
         ):
             owned.seq, owned.dirty = ctx.seq, False
-            owned.published += 1
             await self._retire(owned, frozenset(live))
         else:
             log.warning("lease lost before publish", extra={"symbol": owned.symbol})
