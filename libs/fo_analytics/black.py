@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 Array = NDArray[np.float64]
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 class Greeks(NamedTuple):
@@ -24,7 +24,7 @@ class Greeks(NamedTuple):
 
 
 def _pdf(x: Array) -> Array:
-    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return INV_SQRT_2PI * np.exp(-0.5 * x * x)
 
 
 def _d1d2(u: Array, k: Array, t: Array, sigma: Array, carry: Array) -> tuple[Array, Array, Array]:

@@ -31,19 +31,6 @@ class Quote:
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
-    instrument: Instrument
-    quote: Quote | None
-
-
-@dataclass(frozen=True, slots=True)
-class StrikeRow:
-    strike: float
-    call: Leg | None
-    put: Leg | None
-
-
-@dataclass(frozen=True, slots=True)
 class ExpiryLayout:
     """Static shape of one expiry: strikes ascending, and each leg's row in the quote table.
 
@@ -146,19 +133,6 @@ class ChainState:
             dirty.clear()
             self.version += 1
         return self._values, self._ts
-
-    def rows(self, expiry: date) -> list[StrikeRow]:
-        """Option legs of one expiry by ascending strike; a missing leg is None."""
-        lay = self.layout(expiry)
-        return [
-            StrikeRow(float(k), self._leg(ct), self._leg(pt))
-            for k, ct, pt in zip(lay.strikes, lay.call_token, lay.put_token, strict=True)
-        ]
-
-    def _leg(self, token: str | None) -> Leg | None:
-        if token is None:
-            return None
-        return Leg(self._by_token[token], self.quotes.get(token))
 
     def restore_leg(self, token: str, leg: dict[str, Any]) -> None:
         """Re-apply a leg from a stored snapshot (checkpoint restore after a worker handover)."""

@@ -15,7 +15,7 @@ from fo_analytics.black import Greeks
 from fo_analytics.chain import ChainState, ExpiryLayout
 
 Array = NDArray[np.float64]
-__all__ = ["ExpiryAnalytics", "Params", "analyse", "analyse_many"]
+__all__ = ["ExpiryAnalytics", "Params", "analyse_many"]
 
 
 @dataclass(slots=True)
@@ -50,8 +50,3 @@ def analyse_many(state: ChainState, expiries: list[date], p: Params) -> dict[dat
             b.gex[:, i, :n], b.buildup[:, i, :n], rows[i], b, i,
         )  # fmt: skip
     return out
-
-
-def analyse(state: ChainState, expiry: date, p: Params) -> ExpiryAnalytics:
-    """One expiry alone."""
-    return analyse_many(state, [expiry], p)[expiry]

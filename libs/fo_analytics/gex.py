@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fo_analytics.black import black76_gamma
+from fo_analytics.black import INV_SQRT_2PI, black76_gamma
 
 Array = NDArray[np.float64]
 Mask = NDArray[np.bool_]
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 WEEKLY_YEARS = 10 / 365  # up to here the zero-gamma search spans ±5 % of F, beyond it ±10 %
 ROOT_TOL = 1e-8  # Newton stops at a step below this in log f: then ~1e-14 off (quadratic)
 NEWTON_STEPS = 8  # from the secant point it takes 3 (quadratic convergence)
@@ -45,7 +43,7 @@ class GammaCurves:
         sq = np.where(ok, sigma * np.sqrt(np.where(years > 0, years, 1.0))[:, None], 1.0)
         self._m = np.where(ok, np.log(np.where(ok, strikes, 1.0)) - 0.5 * sq * sq, 0.0)
         self._c = np.where(ok, -0.5 / (sq * sq), 0.0)  # d1 = (log f − m)/σ√T: −d1²/2 = c·(…)²
-        self._w = np.where(ok, weight * (1.0 / sq) * disc[:, None] * _INV_SQRT_2PI, 0.0)
+        self._w = np.where(ok, weight * (1.0 / sq) * disc[:, None] * INV_SQRT_2PI, 0.0)
         self.count = ok.sum(axis=1)
         self.width = np.where(
             self.count > 0, np.where(ok, sq, np.inf).min(axis=1, initial=np.inf), 0.0

@@ -15,7 +15,8 @@ from numpy.typing import ArrayLike, NDArray
 from py_vollib_vectorized._iv_models import (  # pinned 0.1.1; see requirements/runtime.txt
     implied_volatility_from_a_transformed_rational_guess as _lbr_kernel,
 )
-from scipy.special import ndtr
+
+from fo_analytics.black import black76_price
 
 Array = NDArray[np.float64]
 Codes = NDArray[np.int8]
@@ -98,10 +99,8 @@ def _below_min_vol(tv: Array, f: Array, k: Array, t: Array, codes: Codes) -> NDA
         s = MIN_IV * np.sqrt(t)
         idx = np.flatnonzero(((codes == 0) | (codes == _WIDE)) & (tv < 0.4 * s * np.sqrt(f * k)))
         if idx.size:
-            fi, ki, si = f.ravel()[idx], k.ravel()[idx], s.ravel()[idx]
-            d1 = np.log(fi / ki) / si + 0.5 * si
-            d2 = d1 - si
-            otm = np.where(ki >= fi, fi * ndtr(d1) - ki * ndtr(d2), ki * ndtr(-d2) - fi * ndtr(-d1))
+            fi, ki, ti = f.ravel()[idx], k.ravel()[idx], t.ravel()[idx]
+            otm = black76_price(fi, ki, ti, 0.0, MIN_IV, ki >= fi)  # undiscounted, OTM side
             out.ravel()[idx] = tv.ravel()[idx] < otm
     return out
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fo_analytics import rowwise
+
 
 def ratio_or_none(numerator: float, denominator: float) -> float | None:
     """numerator / denominator, or None when the denominator is 0 (never a fake 0)."""
@@ -27,25 +29,21 @@ def max_pain(
 
     Payout(X) = Σ call_oi(K)·max(X − K, 0) + Σ put_oi(K)·max(K − X, 0) over listed strikes.
     Every tied strike is reported; the chosen one is the tied strike nearest ``reference``
-    (the forward or spot), or the lowest when no reference is known.
+    (the forward or spot), or the lowest when no reference is known. One expiry of
+    ``rowwise.max_pain``, with the payout at the chosen strike.
     """
     k = np.asarray(strikes, dtype=float)
-    c, p = np.asarray(call_oi, dtype=float), np.asarray(put_oi, dtype=float)
-    with np.errstate(invalid="ignore"):  # unknown or negative OI (a bad feed) counts as none
-        c, p = np.where(c > 0, c, 0.0), np.where(p > 0, p, 0.0)
-    if k.size == 0 or (c.sum() + p.sum()) == 0:
-        return MaxPain(None, (), None)
     order = np.argsort(k, kind="stable")
-    k, c, p = k[order], c[order], p[order]
-    # O(n) with running sums: calls below X pay X·ΣC − ΣC·K, puts above X pay ΣP·K − X·ΣP.
-    calls = k * np.cumsum(c) - np.cumsum(c * k)
-    puts = np.cumsum((p * k)[::-1])[::-1] - k * np.cumsum(p[::-1])[::-1]
-    payout = calls + puts
-    best = payout.min()
-    scale = np.abs(k).max() * (c.sum() + p.sum())  # size of the terms: rounding is ~1e-16 of it
-    tied = k[payout <= best + 1e-12 * scale]
-    chosen = tied[0] if reference is None else tied[np.argmin(np.abs(tied - reference))]
-    return MaxPain(float(chosen), tuple(float(x) for x in tied), float(best))
+    k = k[order]
+    oi = np.stack([np.asarray(call_oi, dtype=float)[order], np.asarray(put_oi, dtype=float)[order]])
+    ref = np.array([np.nan if reference is None else reference])
+    with np.errstate(invalid="ignore"):
+        ((chosen, tied),) = rowwise.max_pain(k[None], np.ones((1, k.size), bool), oi[:, None], ref)
+        c, p = np.where(oi > 0, oi, 0.0)  # unknown or negative OI counts as none
+    if chosen is None:
+        return MaxPain(None, (), None)
+    payout = c @ np.maximum(chosen - k, 0.0) + p @ np.maximum(k - chosen, 0.0)
+    return MaxPain(chosen, tuple(tied), float(payout))
 
 
 # OI build-up per leg: the option's own premium change against its own OI change.

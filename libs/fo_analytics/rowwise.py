@@ -18,7 +18,7 @@ def take(a: Array, idx: NDArray[np.intp]) -> Array:
 
 def lerp(x: Array, y: Array, use: Mask, target: Array) -> Array:
     """Per row: y at ``target`` by linear interpolation over the ``use`` points sorted by x
-    (stable); NaN where ``target`` is outside their range. Same arithmetic as smile._lerp.
+    (stable); NaN where ``target`` is outside their range.
 
     No sort: the upper point is the first smallest x ≥ target, the lower one the last largest
     x < target (their neighbours in a stable sort). A NaN x among the points is the upper one
@@ -69,7 +69,7 @@ def argmax_at(strikes: Array, scores: Array) -> list[list[float | None]]:
 def max_pain(
     strikes: Array, valid: Mask, oi: Array, reference: Array
 ) -> list[tuple[float | None, list[float]]]:
-    """Per row: (chosen strike, every tied strike) as in oi.max_pain, from ``oi`` as [call/put,
+    """Per row: (chosen strike, every tied strike) from ``oi`` as [call/put,
     row, slot]; a NaN reference is none."""
     rows, width = strikes.shape
     if width == 0:

@@ -20,34 +20,6 @@ def strike_iv(strikes: Array, forward: float, call_iv: Array, put_iv: Array) -> 
     )
 
 
-def _bracket(x: Array, target: float) -> tuple[int, int] | None:
-    """Indices of the neighbours of ``target`` in ascending ``x`` (equal ones when it is on x)."""
-    if x.size == 0 or not (x[0] <= target <= x[-1]):
-        return None
-    hi = int(np.searchsorted(x, target, side="left"))
-    if x[hi] == target:
-        return hi, hi
-    return hi - 1, hi
-
-
-def _lerp(x: Array, y: Array, target: float) -> float | None:
-    """y at ``target`` by linear interpolation over ascending ``x``; None outside its range."""
-    pair = _bracket(x, target)
-    if pair is None:
-        return None
-    lo, hi = pair
-    if lo == hi:
-        return float(y[lo])
-    w = (target - x[lo]) / (x[hi] - x[lo])
-    return float(y[lo] + w * (y[hi] - y[lo]))
-
-
-def atm_iv(strikes: Array, iv: Array, forward: float) -> float | None:
-    """Strike IV interpolated to K = F, linear in log-moneyness; None if F is not bracketed."""
-    ok = np.isfinite(iv)
-    return _lerp(np.log(strikes[ok] / forward), iv[ok], 0.0)
-
-
 def skew(c25: float | None, p25: float | None, atm: float | None) -> dict[str, float | None]:
     """25-delta risk reversal σ(25Δc) − σ(25Δp) and butterfly ½[σ(25Δc) + σ(25Δp)] − σ_ATM."""
     if c25 is None or p25 is None:

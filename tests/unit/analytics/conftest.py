@@ -157,7 +157,12 @@ def expiry_ns(expiry: date, days_before: float) -> int:
     return round((close.timestamp() - days_before * 86_400) * 1e9)
 
 
+def published(doc: dict[str, Any]) -> dict[str, Any]:
+    """A chain document as the worker publishes it: through the bus codec (orjson), so float
+    columns are lists with null for NaN, quantities ints, as clients receive them."""
+    return decode_document(encode_document("chain", doc), "chain")
+
+
 def published_snapshot(state: ChainState, expiry: date, ctx: SnapshotContext) -> dict[str, Any]:
-    """The expiry's snapshot as the worker publishes it: through the bus codec (orjson), so
-    float columns are lists with null for NaN, quantities ints, as clients receive them."""
-    return decode_document(encode_document("chain", expiry_snapshot(state, expiry, ctx)), "chain")
+    """The expiry's snapshot as published (see ``published``)."""
+    return published(expiry_snapshot(state, expiry, ctx))

@@ -128,6 +128,11 @@ def test_context_rejects_unknown_conventions() -> None:
         SnapshotContext(0, 0, 0.0, gex_sign="up")
 
 
-def test_warm_up_is_cheap_when_warm() -> None:
+def test_warm_up_is_cheap_when_warm(monkeypatch: pytest.MonkeyPatch) -> None:
     fo_analytics.warm_up()
+
+    def solve_again(*_: object, **__: object) -> None:
+        raise AssertionError("warm_up solved IV again")
+
+    monkeypatch.setattr(fo_analytics.iv, "black_iv", solve_again)
     fo_analytics.warm_up()  # second call: a no-op
