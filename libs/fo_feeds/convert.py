@@ -33,7 +33,7 @@ import orjson
 
 from fo_feeds.simulator import SPOT_TOKENS
 from fo_feeds.tape import Batch, TapeHeader
-from fo_instruments.calendar import IST, MARKET_CLOSE
+from fo_instruments.calendar import IST, expiry_close
 from fo_instruments.catalogue import INDICES
 from fo_models import Instrument, InstrumentKind, InstrumentSet, Right, Tick
 
@@ -141,7 +141,7 @@ def _ns(moment: datetime) -> int:
 
 
 def _close_ns(day: date) -> int:
-    return _ns(datetime.combine(day, MARKET_CLOSE, tzinfo=IST))
+    return _ns(expiry_close(day))  # every trading day closes at 15:30 IST
 
 
 def _price(value: Any) -> float | None:

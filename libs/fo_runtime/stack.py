@@ -12,10 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from fo_runtime.healthcheck import gateway_problem
 from fo_runtime.redis_server import RedisServer, RedisServerError, start_redis_server
 
 SERVICES = ("fo_ingestor", "fo_worker", "fo_gateway")
@@ -39,16 +39,14 @@ def _claim_pidfile(path: Path) -> None:
     path.write_text(str(os.getpid()))
 
 
-def _wait_http(url: str, deadline: float, children: list[subprocess.Popen[bytes]]) -> bool:
+def _wait_gateway(port: int, deadline: float, children: list[subprocess.Popen[bytes]]) -> bool:
+    """Poll the gateway's /health until 200, a child exits, or the deadline passes."""
     while time.monotonic() < deadline:
         if any(c.poll() is not None for c in children):
             return False
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.2)
+        if gateway_problem(port) is None:
+            return True
+        time.sleep(0.2)
     return False
 
 
@@ -90,7 +88,7 @@ def run_stack(run_dir: Path) -> int:
                 subprocess.Popen([sys.executable, "-m", module], env=env, start_new_session=True)
             )
         base = f"http://127.0.0.1:{port}"
-        if not _wait_http(f"{base}/health", time.monotonic() + 30, children):
+        if not _wait_gateway(port, time.monotonic() + 30, children):
             raise StackError("the gateway did not come up; see the logs above")
         # Live mode (broker credentials set) needs a token from POST /api/auth/login.
         ws_path = (
