@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from tests.helpers import eventually_async
 
 from fo_fakeangel.server import FakeServer
+from fo_ingestor.angel.feed import SequenceFilter
 from fo_ingestor.angel.parser import MalformedPacket, parse_packet
 from fo_ingestor.angel.session import AngelRest, AngelSession, Credentials
 from fo_ingestor.angel.ws import AngelWsClient, FeedAuth, WsConfig, WsStats, subscribe_messages
@@ -29,7 +30,7 @@ class Harness:
         )
         self.stats = WsStats()
         self.packets: list = []
-        self.seq: dict[str, int] = {}
+        self.sequences = SequenceFilter()
         options = [t for t, i in fake.fake.instruments.items() if i.kind.value == "option"]
         self.subs = [(2, 1, "99926000")] + [(3, 2, t) for t in options[:6]]
         cfg = WsConfig(
@@ -76,10 +77,9 @@ class Harness:
         except MalformedPacket:
             self.stats.malformed += 1
             return
-        if p.sequence_number <= self.seq.get(p.token, 0):
+        if not self.sequences.fresh(p, self.session.generation):  # the feed's own filter
             self.stats.out_of_order += 1
             return
-        self.seq[p.token] = p.sequence_number
         self.packets.append(p)
 
     def __enter__(self) -> Harness:

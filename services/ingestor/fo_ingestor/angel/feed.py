@@ -35,6 +35,7 @@ from fo_ingestor.angel.parser import (
     EXCHANGE_TYPES,
     QUOTE,
     SNAP_QUOTE,
+    AngelPacket,
     MalformedPacket,
     packet_to_tick,
     parse_packet,
@@ -55,6 +56,29 @@ MALFORMED_LOG_LIMIT = 20
 PublishInstruments = Callable[[list[InstrumentSet]], Awaitable[None]]
 
 
+class SequenceFilter:
+    """Drops a packet whose sequence number is not above the last one seen for its
+    (exchange, token): duplicates and stale replays after a reconnect. A new login (session
+    generation) may restart the sequences, so it starts afresh. Number 0 means "none"."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[int, str], int] = {}
+        self.generation = -1
+
+    def fresh(self, packet: AngelPacket, generation: int) -> bool:
+        if generation != self.generation:
+            self.last.clear()
+            self.generation = generation
+        if not packet.sequence_number:
+            return True
+        key = (packet.exchange_type, packet.token)
+        last = self.last.get(key)
+        if last is not None and packet.sequence_number <= last:
+            return False
+        self.last[key] = packet.sequence_number
+        return True
+
+
 class AngelFeed:
     name = "angel"
 
@@ -66,8 +90,7 @@ class AngelFeed:
         self.master_date: Any = None
         self.stats = WsStats()
         self.pending: list[Tick] = []
-        self.last_seq: dict[tuple[int, str], int] = {}
-        self.seq_generation = -1
+        self.sequences = SequenceFilter()
         self.control: ControlHandler | None = None
         self.publish: PublishInstruments | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -336,17 +359,9 @@ class AngelFeed:
                     extra={"problem": str(exc), "bytes": len(frame)},
                 )
             return
-        generation = self._generation()
-        if generation != self.seq_generation:  # a new login may restart sequences
-            self.last_seq.clear()
-            self.seq_generation = generation
-        if packet.sequence_number:
-            key = (packet.exchange_type, packet.token)
-            last = self.last_seq.get(key)
-            if last is not None and packet.sequence_number <= last:
-                self.stats.out_of_order += 1
-                return
-            self.last_seq[key] = packet.sequence_number
+        if not self.sequences.fresh(packet, self._generation()):
+            self.stats.out_of_order += 1
+            return
         self.stats.packets += 1
         self.stats.last_packet_ns = recv_ns
         self.pending.append(packet_to_tick(packet, recv_ns))
