@@ -335,6 +335,12 @@ class Hub:
                 self.reconnects += 1
                 self.redis_errors += 1
                 await asyncio.sleep(next(backoff))
+            except Exception:
+                # A bug must not silence every dashboard for good: log it in full, start over.
+                log.exception("fan-out pump failed, restarting")
+                self.connected = False
+                self.reconnects += 1
+                await asyncio.sleep(next(backoff))
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
@@ -353,9 +359,12 @@ class Hub:
         while True:
             wanted = set(self._by_channel)
             self._changed.clear()
-            if wanted - subscribed:
-                await pubsub.subscribe(*(wanted - subscribed))
-                await self.resync([self._by_channel[c] for c in wanted - subscribed])
+            if added := wanted - subscribed:
+                # The topics are read before the await: a client may drop one meanwhile (its
+                # resync then reaches no one, and the next round unsubscribes it).
+                topics = [self._by_channel[c] for c in added]
+                await pubsub.subscribe(*added)
+                await self.resync(topics)
             if subscribed - wanted:
                 await pubsub.unsubscribe(*(subscribed - wanted))
             subscribed = wanted
