@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "gateway",
         __doc__,
         GatewaySettings,
-        lambda s: f"mode={'demo' if s.demo_mode else 'live'}, port={s.port}",
+        lambda s: f"mode={s.mode}, port={s.port}",
         argv,
     )
     if settings is None:

@@ -119,7 +119,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def root() -> dict[str, object]:
         return {
             "service": "fo-chain gateway",
-            "mode": "demo" if settings.demo_mode else "live",
+            "mode": settings.mode,
             "symbols": settings.symbol_list,
             "docs": "/docs",
             "health": "/health",

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from fo_gateway.observability import HttpMetrics
+from fo_gateway.snapshots import published_at
 
 SCRAPE_REDIS_BUDGET_S = 0.5
 
@@ -115,50 +115,23 @@ class GatewayMetrics:
         state.ws_refused = {}
         state.heartbeats = []
 
-    async def refresh_snapshot_ages(self) -> None:
-        """Read each symbol's summary timestamp (bounded; stale values stay on Redis errors)."""
+    async def refresh(self) -> None:
+        """Read the heartbeats and each symbol's summary time (bounded; on a Redis error the
+        previous values stay and the error is counted)."""
         reader = getattr(self.state, "reader", None)
         if reader is None:
             return
         try:
             async with asyncio.timeout(SCRAPE_REDIS_BUDGET_S):
-                raws = await reader.client.mget(
-                    [reader.names.summary_key(s) for s in reader.symbols]
-                )
+                beats, summaries = await reader.pipeline()
         except (RedisError, OSError, TimeoutError):
             self.state.hub.redis_errors += 1
             return
         now = time.time_ns()
-        for symbol, raw in zip(reader.symbols, raws, strict=True):
-            try:
-                doc = orjson.loads(raw) if raw else {}
-                ts = doc.get("published_ts") or doc.get("ts")
-            except (orjson.JSONDecodeError, AttributeError):
-                ts = None
+        for symbol, summary in zip(reader.symbols, summaries, strict=True):
+            ts = None if summary is None else published_at(summary)
             if isinstance(ts, int):
                 self.state.snapshot_ages[symbol] = (now - ts) / 1e9
             else:
                 self.state.snapshot_ages.pop(symbol, None)
-
-    async def refresh_heartbeats(self) -> None:
-        """Read every service heartbeat (bounded; the previous values stay on Redis errors)."""
-        reader = getattr(self.state, "reader", None)
-        if reader is None:
-            return
-        try:
-            async with asyncio.timeout(SCRAPE_REDIS_BUDGET_S):
-                pattern = reader.names.health_pattern()
-                keys = [k async for k in reader.client.scan_iter(match=pattern, count=500)]
-                raws = await reader.client.mget(keys) if keys else []
-        except (RedisError, OSError, TimeoutError):
-            self.state.hub.redis_errors += 1
-            return
-        beats = []
-        for raw in raws:
-            try:
-                beat = orjson.loads(raw) if raw else None
-            except orjson.JSONDecodeError:
-                beat = None
-            if isinstance(beat, dict):
-                beats.append(beat)
         self.state.heartbeats = beats

@@ -51,6 +51,11 @@ class GatewaySettings(CommonSettings):
         return self.angel_api_key is None
 
     @property
+    def mode(self) -> str:
+        """``demo`` (simulator, anonymous WebSockets) or ``live`` (broker credentials set)."""
+        return "demo" if self.demo_mode else "live"
+
+    @property
     def origin_list(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from datetime import date
 from typing import Any, TypeVar
 
+import orjson
 import redis.asyncio as aioredis
 
 from fo_bus.codec import decode_document
@@ -84,8 +85,32 @@ class SnapshotReader:
             )
         return expiry
 
+    async def pipeline(self) -> tuple[list[dict[str, Any]], list[dict[str, Any] | None]]:
+        """Every service heartbeat, and each followed symbol's summary (None when absent or
+        unreadable), parsed. Unbounded and raising on Redis errors: callers set the budget."""
+        pattern = self.names.health_pattern()
+        keys = [k async for k in self.client.scan_iter(match=pattern, count=500)]
+        beats = await self.client.mget(keys) if keys else []
+        summaries = await self.client.mget([self.names.summary_key(s) for s in self.symbols])
+        return [b for b in map(_json_object, beats) if b is not None], [
+            _json_object(raw) for raw in summaries
+        ]
+
     async def chain_bytes(self, symbol: str, expiry: date) -> bytes:
         raw = await bounded(self.client.get(self.names.snapshot_key(symbol, expiry)))
         if raw is None:
             raise NotReady(f"no snapshot of {symbol} {expiry.isoformat()} yet")
         return raw
+
+
+def _json_object(raw: bytes | None) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def published_at(summary: dict[str, Any]) -> object:
+    """When a summary was published (wall clock, ns): ``published_ts``, else its ``ts``."""
+    return summary.get("published_ts") or summary.get("ts")

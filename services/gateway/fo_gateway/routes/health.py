@@ -15,13 +15,13 @@ import logging
 import time
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from fo_gateway.models import Health
+from fo_gateway.snapshots import published_at
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -37,34 +37,24 @@ def _age_s(now_ns: int, ts: object) -> float | None:
 async def collect(app: Any) -> dict[str, Any]:
     """Read the pipeline's state from Redis (bounded in time); raises on Redis errors."""
     reader, hub = app.state.reader, app.state.hub
-    client, names = reader.client, reader.names
+    client = reader.client
     async with asyncio.timeout(READINESS_BUDGET_S):
         started = time.perf_counter()
         await client.ping()
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        keys = [k async for k in client.scan_iter(match=names.health_pattern(), count=500)]
-        beats = await client.mget(keys) if keys else []
-        summaries = await client.mget([names.summary_key(s) for s in reader.symbols])
+        beats, summaries = await reader.pipeline()
     now = time.time_ns()
     services: dict[str, list[dict[str, Any]]] = {}
-    for raw in beats:
-        try:
-            beat = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            beat = None
-        if isinstance(beat, dict) and isinstance(beat.get("service"), str):
+    for beat in beats:
+        if isinstance(beat.get("service"), str):
             beat["age_s"] = _age_s(now, beat.pop("ts", None))
             services.setdefault(beat.pop("service"), []).append(beat)
     symbols: dict[str, dict[str, Any]] = {}
-    for symbol, raw in zip(reader.symbols, summaries, strict=True):
-        try:
-            summary = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            summary = None
-        if not isinstance(summary, dict):
+    for symbol, summary in zip(reader.symbols, summaries, strict=True):
+        if summary is None:
             symbols[symbol] = {"snapshot": False}
             continue
-        age = _age_s(now, summary.get("published_ts") or summary.get("ts"))
+        age = _age_s(now, published_at(summary))
         symbols[symbol] = {
             "snapshot": True,
             "age_s": age,
@@ -110,7 +100,7 @@ async def readiness(request: Request) -> dict[str, Any]:
     settings = app.state.settings
     view: dict[str, Any] = {
         "live": True,
-        "mode": "demo" if settings.demo_mode else "live",
+        "mode": settings.mode,
         "instance": settings.instance_id,
     }
     try:
@@ -142,7 +132,7 @@ async def health(request: Request) -> JSONResponse:
 @router.get("/health/live", summary="Liveness only: no dependency is checked")
 async def live(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
-    return {"live": True, "mode": "demo" if settings.demo_mode else "live"}
+    return {"live": True, "mode": settings.mode}
 
 
 @router.get(
@@ -163,6 +153,5 @@ async def ready(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
 async def metrics(request: Request) -> Response:
-    await request.app.state.metrics.refresh_snapshot_ages()
-    await request.app.state.metrics.refresh_heartbeats()
+    await request.app.state.metrics.refresh()
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
