@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import redis.asyncio as aioredis
@@ -23,6 +24,7 @@ from fo_bus.codec import (
     encode_document,
 )
 from fo_instruments.calendar import expiry_close
+from fo_runtime.backoff import delays
 from fo_runtime.heartbeat import beat_forever
 from fo_runtime.lifecycle import wait_or_stop
 from fo_runtime.redis import connect
@@ -197,6 +199,7 @@ async def run(settings: WorkerSettings, stop: asyncio.Event) -> None:
     interval_ns = int(settings.snapshot_interval_s * 1e9)
     renew_ns = int(settings.lease_ttl_s * 1e9 / 3)
     next_publish = next_renew = time.monotonic_ns()
+    backoff: Iterator[float] | None = None  # set while Redis is failing
     try:
         while not stop.is_set():
             try:
@@ -209,9 +212,15 @@ async def run(settings: WorkerSettings, stop: asyncio.Event) -> None:
                 else:
                     await worker.publish_due(time.time_ns())
                     next_publish = max(next_publish + interval_ns, time.monotonic_ns())
+                backoff = None
             except (RedisError, OSError) as exc:
-                log.warning("redis error, retrying", extra={"error": type(exc).__name__})
-                await wait_or_stop(stop, 1.0)
+                backoff = backoff or delays(base=0.2, cap=5.0)
+                delay = next(backoff)
+                log.warning(
+                    "redis error, retrying",
+                    extra={"error": type(exc).__name__, "retry_in_s": round(delay, 2)},
+                )
+                await wait_or_stop(stop, delay)
     finally:
         stop.set()
         await heartbeat

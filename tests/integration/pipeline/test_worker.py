@@ -256,3 +256,52 @@ async def test_an_expiry_rolls_off_after_its_close_and_its_key_is_deleted(
     assert abs(summary["published_ts"] - time.time_ns()) < 60 * 10**9  # … published now
     stop.set()
     await asyncio.wait_for(task, timeout=5)
+
+
+async def test_the_worker_rides_out_a_redis_restart(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis dies (losing everything) and comes back on the same port: the worker retries,
+    takes the symbol again and publishes what the restarted stream brings."""
+    from fo_runtime.redis_server import free_port, start_redis_server
+
+    port = free_port()
+    server = start_redis_server(tmp_path / "redis", port=port)
+    names = BusNames("outage")
+    client = aioredis.Redis.from_url(server.url, socket_connect_timeout=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings(server.url, "outage", "w1"), stop))
+    try:
+        await seed(client, names, seed_ticks())
+        await eventually_async(lambda: latest(client, names), timeout=15)
+        server.stop()
+        await eventually_async(
+            _async(lambda: any(r.getMessage() == "redis error, retrying" for r in caplog.records)),
+            timeout=10,
+        )
+        assert not task.done(), "the worker must not die with Redis"
+        server = start_redis_server(tmp_path / "redis", port=port)
+        await client.aclose()
+        client = aioredis.Redis.from_url(server.url)  # the old connection died with the server
+        await seed(client, names, [*seed_ticks(), Tick(SPOT, 4, 4, ltp=115.0)])
+
+        async def back() -> dict | None:
+            s = await latest(client, names)
+            return s if s and s["spot"] == 115.0 else None
+
+        snap = await eventually_async(back, timeout=15)
+        assert snap["pcr"]["oi"] == pytest.approx(0.875)  # the hand-computed chain again
+        retries = [r for r in caplog.records if r.getMessage() == "redis error, retrying"]
+        assert all(r.retry_in_s <= 5.0 for r in retries)  # backoff capped
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+        await client.aclose()
+        server.stop()
+
+
+def _async(check):  # type: ignore[no-untyped-def]
+    async def run_check():  # type: ignore[no-untyped-def]
+        return check()
+
+    return run_check
