@@ -27,11 +27,22 @@ def gateway_problem(port: int) -> str | None:
         return f"no answer from {url} ({exc})"
 
 
-def heartbeat_present(settings: CommonSettings, service: str, host: str) -> bool:
-    """A heartbeat key of ``service`` from ``host`` exists (they expire 10 s after the last)."""
+def heartbeat_pattern(settings: CommonSettings, service: str, instance: str | None) -> str:
+    """The SCAN pattern of this process's heartbeat key: exactly ``INSTANCE_ID`` when it is set,
+    else the default id ``<hostname>-<pid>`` of this host (``web-1`` never matches ``web-10``)."""
+    if instance:
+        return _glob_escape(settings.names.health_key(service, instance))
+    return _glob_escape(settings.names.health_key(service, socket.gethostname())) + "-*"
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def heartbeat_present(settings: CommonSettings, pattern: str) -> bool:
+    """A heartbeat key matching ``pattern`` exists (they expire 10 s after the last beat)."""
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
     try:
-        pattern = settings.names.health_key(service, f"{host}*")
         return any(True for _ in client.scan_iter(match=pattern, count=500))
     except redis.RedisError:
         return False
@@ -47,10 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         problem = gateway_problem(int(os.environ.get("PORT", "8000")))
     else:
         settings = load_settings(CommonSettings)
-        host = os.environ.get("INSTANCE_ID") or socket.gethostname()
-        key = settings.names.health_key(args.service, f"{host}*")
-        ok = heartbeat_present(settings, args.service, host)
-        problem = None if ok else f"no fresh heartbeat {key} (or Redis unreachable)"
+        pattern = heartbeat_pattern(settings, args.service, os.environ.get("INSTANCE_ID"))
+        ok = heartbeat_present(settings, pattern)
+        problem = None if ok else f"no fresh heartbeat {pattern} (or Redis unreachable)"
     print(
         f"{args.service}: {'healthy' if problem is None else 'unhealthy: ' + problem}",
         file=sys.stderr,
