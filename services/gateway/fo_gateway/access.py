@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from fo_gateway.tokens import InvalidToken, verify_token
+from fo_gateway.tokens import InvalidToken, canonical_client_code, verify_token
 
 BEARER = "bearer"
 CLIENT_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -95,6 +95,7 @@ def admit(
         return Refusal(CLOSE_ORIGIN, f"origin {origin[:60]!r} not allowed" if origin else "")
     if not CLIENT_CODE.match(client_code):
         return Refusal(CLOSE_BAD_REQUEST, "client code must be 1-64 of A-Z a-z 0-9 _ . -")
+    client_code = canonical_client_code(client_code)
     token, bearer = offered_token(query, subprotocols)
     subprotocol = BEARER if bearer else None
     if token is None:

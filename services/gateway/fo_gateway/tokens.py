@@ -15,14 +15,20 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, or signed with another key."""
 
 
+def canonical_client_code(code: str) -> str:
+    """Client codes are case-insensitive: `` abc123`` and ``ABC123`` are one client."""
+    return code.strip().upper()
+
+
 def issue_token(secret: SecretStr, client_code: str, ttl_s: int, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {"sub": client_code, "iat": issued, "exp": issued + ttl_s, "iss": ISSUER}
+    subject = canonical_client_code(client_code)
+    claims = {"sub": subject, "iat": issued, "exp": issued + ttl_s, "iss": ISSUER}
     return jwt.encode(claims, secret.get_secret_value(), algorithm=ALGORITHM)
 
 
 def verify_token(secret: SecretStr, token: str) -> str:
-    """The token's subject (client code); raises InvalidToken with a reason otherwise."""
+    """The token's subject (canonical client code); raises InvalidToken with a reason otherwise."""
     try:
         claims = jwt.decode(
             token,
@@ -35,4 +41,4 @@ def verify_token(secret: SecretStr, token: str) -> str:
         raise InvalidToken("token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("invalid token") from exc
-    return str(claims["sub"])
+    return canonical_client_code(str(claims["sub"]))

@@ -47,9 +47,12 @@ def test_admission_codes() -> None:
     refused = decide()
     assert isinstance(refused, Refusal) and refused.code == access.CLOSE_UNAUTHORIZED
     assert refused.reason
-    assert decide(demo_mode=True) == Admission("alice", authenticated=False, subprotocol=None)
-    assert decide(query={"token": token}) == Admission("alice", True, None)
-    assert decide(subprotocols=["bearer", token]) == Admission("alice", True, "bearer")
+    # Client codes are case-insensitive (Angel's are upper case): one canonical form.
+    assert decide(demo_mode=True) == Admission("ALICE", authenticated=False, subprotocol=None)
+    assert decide(query={"token": token}) == Admission("ALICE", True, None)
+    assert decide(subprotocols=["bearer", token]) == Admission("ALICE", True, "bearer")
+    upper = issue_token(SECRET, "ABC123", ttl_s=60)
+    assert decide(query={"token": upper}, client_code="abc123") == Admission("ABC123", True, None)
     assert decide(subprotocols=["bearer"]).code == access.CLOSE_UNAUTHORIZED
     assert decide(query={"token": token}, client_code="bob").code == access.CLOSE_FORBIDDEN
     assert decide(query={"token": "x.y.z"}).code == access.CLOSE_UNAUTHORIZED

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from fo_gateway.control import BadReply, LoginTimeout, request_login
 from fo_gateway.deps import SettingsDep
-from fo_gateway.tokens import InvalidToken, issue_token, verify_token
+from fo_gateway.tokens import InvalidToken, canonical_client_code, issue_token, verify_token
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -69,7 +69,7 @@ class LoginRequest(BaseModel):
     @field_validator("client_code")
     @classmethod
     def _code(cls, value: str) -> str:
-        value = value.strip().upper()
+        value = canonical_client_code(value)
         if not value.isalnum():
             raise ValueError("must be letters and digits")
         return value
@@ -183,7 +183,7 @@ async def session(
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    code = client_code.strip().upper()
+    code = canonical_client_code(client_code)
     if subject != code:
         return JSONResponse(
             {"detail": "token belongs to another client", "reason": "forbidden"}, status_code=403
