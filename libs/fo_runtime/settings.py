@@ -6,13 +6,26 @@ import os
 import socket
 from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fo_bus.names import DEFAULT_NAMESPACE, BusNames
 from fo_instruments.catalogue import INDICES
 
 S = TypeVar("S", bound=BaseSettings)
+PLACEHOLDER_SECRETS = frozenset({"changeme", "changethis", "secret", "your-secret-key", "dev"})
+
+
+def strong_secret_key(value: SecretStr | None) -> SecretStr | None:
+    """SECRET_KEY's rule in every service: not a placeholder, at least 32 characters."""
+    if value is None:
+        return None
+    raw = value.get_secret_value()
+    if raw.lower() in PLACEHOLDER_SECRETS:
+        raise ValueError("is a placeholder; generate one with `openssl rand -hex 32`")
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (`openssl rand -hex 32`)")
+    return value
 
 
 class SettingsError(SystemExit):

@@ -7,9 +7,7 @@ import secrets
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from fo_gateway.ratelimit import parse_rate
-from fo_runtime.settings import CommonSettings
-
-PLACEHOLDER_SECRETS = frozenset({"changeme", "changethis", "secret", "your-secret-key", "dev"})
+from fo_runtime.settings import CommonSettings, strong_secret_key
 
 
 class GatewaySettings(CommonSettings):
@@ -59,17 +57,7 @@ class GatewaySettings(CommonSettings):
     def origin_list(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
-    @field_validator("secret_key")
-    @classmethod
-    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        raw = value.get_secret_value()
-        if raw.lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("is a placeholder; generate one with `openssl rand -hex 32`")
-        if len(raw) < 32:
-            raise ValueError("must be at least 32 characters (`openssl rand -hex 32`)")
-        return value
+    _strong_secret = field_validator("secret_key")(strong_secret_key)
 
     @field_validator("rate_limit_api", "rate_limit_login")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from fo_feeds.tape import TapeError, check_tape
-from fo_runtime.settings import CommonSettings
+from fo_runtime.settings import CommonSettings, strong_secret_key
 
 
 class IngestorSettings(CommonSettings):
@@ -41,6 +41,8 @@ class IngestorSettings(CommonSettings):
         1.0, ge=0, description="Replay: multiple of the original pace; 0 = as fast as possible."
     )
     replay_loop: bool = Field(False, description="Replay: start over at the end of the tape.")
+
+    _strong_secret = field_validator("secret_key")(strong_secret_key)
 
     @field_validator("sim_holidays")
     @classmethod
@@ -156,6 +158,4 @@ class IngestorSettings(CommonSettings):
                 raise ValueError(
                     "ANGEL_TOTP_SECRET must be the base32 TOTP secret (at least 23 characters)"
                 ) from None
-        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters (`openssl rand -hex 32`)")
         return self

@@ -55,15 +55,19 @@ def test_secret_key_required_with_broker_credentials(monkeypatch: pytest.MonkeyP
     assert not load_settings(GatewaySettings).demo_mode
 
 
-@pytest.mark.parametrize("weak", ["changethis", "short-but-not-empty"])
+@pytest.mark.parametrize("service", [GatewaySettings, IngestorSettings])
+@pytest.mark.parametrize("weak", ["changethis", "short-but-not-empty", "ChangeMe"])
 def test_weak_secret_keys_are_refused_without_echo(
-    monkeypatch: pytest.MonkeyPatch, weak: str
+    monkeypatch: pytest.MonkeyPatch, weak: str, service: type
 ) -> None:
+    """Both services that hold SECRET_KEY apply one rule (they must agree on the key)."""
     monkeypatch.setenv("SECRET_KEY", weak)
     with pytest.raises(SettingsError) as err:
-        load_settings(GatewaySettings)
+        load_settings(service)
     assert "SECRET_KEY" in str(err.value)
     assert weak not in str(err.value)
+    monkeypatch.setenv("SECRET_KEY", STRONG)
+    assert load_settings(service).secret_key.get_secret_value() == STRONG
 
 
 def test_wildcard_origin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
