@@ -96,9 +96,6 @@ class GatewaySettings(CommonSettings):
     login_attempts_per_client: int = Field(
         5, ge=1, le=1000, description="Login attempts per client code per window."
     )
-    login_attempts_per_ip: int = Field(
-        20, ge=1, le=100_000, description="Login attempts per client address per window."
-    )
     login_attempts_window_s: int = Field(
         60, ge=1, le=3600, description="Window of the login attempt limits, in seconds."
     )

@@ -103,22 +103,21 @@ async def _over_limit(request: Request, scope: str, who: str, limit: int, window
     return max(int(ttl), 1) if int(count) > limit else 0
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/login", summary="Log in to Angel One (client code + MPIN + TOTP)")
 async def login(body: LoginRequest, request: Request, settings: SettingsDep) -> JSONResponse:
     if settings.demo_mode:
         return _error("login_unavailable")
-    for scope, who, limit in (
-        ("client", body.client_code, settings.login_attempts_per_client),
-        ("ip", _address(request), settings.login_attempts_per_ip),
-    ):
-        wait = await _over_limit(request, scope, who, limit, settings.login_attempts_window_s)
-        if wait:
-            log.info("login attempts limited", extra={"scope": scope})
-            return _error("too_many_attempts", retry_after=wait)
+    # Per address, the RATE_LIMIT_LOGIN middleware applies; this guards one account from many.
+    wait = await _over_limit(
+        request,
+        "client",
+        body.client_code,
+        settings.login_attempts_per_client,
+        settings.login_attempts_window_s,
+    )
+    if wait:
+        log.info("login attempts limited", extra={"scope": "client"})
+        return _error("too_many_attempts", retry_after=wait)
     assert settings.secret_key is not None
     credentials = {
         "api_key": body.api_key.get_secret_value(),
