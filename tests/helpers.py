@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,15 +43,19 @@ def eventually(check: Callable[[], T | None], timeout: float = 10.0, interval: f
 
 
 async def eventually_async(
-    check: Callable[[], Awaitable[T | None]],
+    check: Callable[[], Awaitable[T | None] | T | None],
     timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancellation scope
     interval: float = 0.05,
 ) -> T:
+    """Poll ``check`` (a coroutine function, or a plain one reading in-process state) without
+    blocking the event loop; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            result = await check()
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
             if result:
                 return result
         except Exception as exc:

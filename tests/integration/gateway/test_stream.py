@@ -229,14 +229,7 @@ async def test_switch_expiry_and_symbol_without_reconnecting(start_gateway, publ
         again = await next_chain(conn)
         assert (again["symbol"], again["seq"]) == ("BANKNIFTY", update["seq"])
     hub = gw.app.state.hub
-    await eventually_async(_async(lambda: not hub.clients and not hub.topics), timeout=5)
-
-
-def _async(check):  # type: ignore[no-untyped-def]
-    async def run():  # type: ignore[no-untyped-def]
-        return check()
-
-    return run
+    await eventually_async(lambda: not hub.clients and not hub.topics, timeout=5)
 
 
 async def test_idle_clients_get_heartbeats(start_gateway, publisher):

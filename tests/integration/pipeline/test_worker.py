@@ -276,7 +276,7 @@ async def test_the_worker_rides_out_a_redis_restart(
         await eventually_async(lambda: latest(client, names), timeout=15)
         server.stop()
         await eventually_async(
-            _async(lambda: any(r.getMessage() == "redis error, retrying" for r in caplog.records)),
+            lambda: any(r.getMessage() == "redis error, retrying" for r in caplog.records),
             timeout=10,
         )
         assert not task.done(), "the worker must not die with Redis"
@@ -298,10 +298,3 @@ async def test_the_worker_rides_out_a_redis_restart(
         await asyncio.wait_for(task, timeout=5)
         await client.aclose()
         server.stop()
-
-
-def _async(check):  # type: ignore[no-untyped-def]
-    async def run_check():  # type: ignore[no-untyped-def]
-        return check()
-
-    return run_check

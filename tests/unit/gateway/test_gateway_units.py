@@ -132,7 +132,7 @@ async def test_client_outbox_keeps_only_the_newest_snapshot_per_topic() -> None:
     hub.deliver(T, doc(1, time.time_ns()))  # pipeline restarted from nothing: later ts wins
     assert client.pending[T].seq == 1
     gate.set()
-    await eventually_async(_async(lambda: len(sent) == 2), timeout=2, interval=0.001)
+    await eventually_async(lambda: len(sent) == 2, timeout=2, interval=0.001)
     client.request_close(1000, "bye")
     await asyncio.wait_for(writer, 1)
     assert [Snapshot.parse(t.encode()).seq for t in sent] == [100, 1]
@@ -180,13 +180,6 @@ def test_compact_view_keeps_fields_and_a_window_around_spot() -> None:
     assert rows(compact(full, ["iv"], 0), ["iv"])["strikes"][0]["PE"] == {}
     nowhere = compact({**full, "spot": None}, ["oi"], 1)  # no spot: no centre, every strike
     assert nowhere["compact"]["centre_strike"] is None and len(nowhere["chain"]["strike"]) == 9
-
-
-def _async(check):  # type: ignore[no-untyped-def]
-    async def run():  # type: ignore[no-untyped-def]
-        return check()
-
-    return run
 
 
 def test_snapshot_text_hands_out_the_published_bytes() -> None:
