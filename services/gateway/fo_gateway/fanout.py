@@ -327,17 +327,16 @@ class Hub:
             pubsub = self.pubsub_client.pubsub(ignore_subscribe_messages=True)
             try:
                 await self._pump(pubsub)
-            except (RedisError, OSError) as exc:
-                if self.connected:
-                    log.warning("pub/sub lost, reconnecting", extra={"error": type(exc).__name__})
-                    backoff = delays(base=0.1, cap=RECONNECT_CAP_S)  # a fresh outage
-                self.connected = False
-                self.reconnects += 1
-                self.redis_errors += 1
-                await asyncio.sleep(next(backoff))
-            except Exception:
-                # A bug must not silence every dashboard for good: log it in full, start over.
-                log.exception("fan-out pump failed, restarting")
+            except Exception as exc:
+                if isinstance(exc, (RedisError, OSError)):
+                    self.redis_errors += 1
+                    if self.connected:
+                        log.warning(
+                            "pub/sub lost, reconnecting", extra={"error": type(exc).__name__}
+                        )
+                        backoff = delays(base=0.1, cap=RECONNECT_CAP_S)  # a fresh outage
+                else:  # a bug must not silence every dashboard for good: log it, start over
+                    log.exception("fan-out pump failed, restarting")
                 self.connected = False
                 self.reconnects += 1
                 await asyncio.sleep(next(backoff))
