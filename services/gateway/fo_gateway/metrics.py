@@ -123,7 +123,7 @@ class GatewayMetrics:
             return
         try:
             async with asyncio.timeout(SCRAPE_REDIS_BUDGET_S):
-                beats, summaries = await reader.pipeline()
+                beats, summaries = await reader.heartbeats_and_summaries()
         except (RedisError, OSError, TimeoutError):
             self.state.hub.redis_errors += 1
             return

@@ -85,7 +85,9 @@ class SnapshotReader:
             )
         return expiry
 
-    async def pipeline(self) -> tuple[list[dict[str, Any]], list[dict[str, Any] | None]]:
+    async def heartbeats_and_summaries(
+        self,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any] | None]]:
         """Every service heartbeat, and each followed symbol's summary (None when absent or
         unreadable), parsed. Unbounded and raising on Redis errors: callers set the budget."""
         pattern = self.names.health_pattern()

@@ -42,7 +42,7 @@ async def collect(app: Any) -> dict[str, Any]:
         started = time.perf_counter()
         await client.ping()
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        beats, summaries = await reader.pipeline()
+        beats, summaries = await reader.heartbeats_and_summaries()
     now = time.time_ns()
     services: dict[str, list[dict[str, Any]]] = {}
     for beat in beats:
