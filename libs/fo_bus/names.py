@@ -76,10 +76,10 @@ class BusNames:
         """String with TTL: a broker session's public info, never a token (writer: ingestor)."""
         return f"{self.namespace}:session:{client_code}"
 
-    def login_attempts_key(self, scope: str, who: str) -> str:
-        """Counter with TTL: login attempts of one client code or address in the window that
-        its first attempt opened."""
-        return f"{self.namespace}:login-attempts:{scope}:{who}"
+    def login_attempts_key(self, client_code: str) -> str:
+        """Counter with TTL: login attempts for one client code in the window that its first
+        attempt opened (per address, the gateway's rate limiter applies)."""
+        return f"{self.namespace}:login-attempts:client:{client_code}"
 
     def ratelimit_key(self, bucket: str, who: str, window: int) -> str:
         """Counter with TTL: requests of one client address to one route bucket in one window."""

@@ -21,7 +21,7 @@ def test_names_are_pinned_and_hash_tagged() -> None:
     assert names.control_stream() == "fo:control"
     assert names.control_reply_key("r1") == "fo:control:reply:r1"
     assert names.session_key("A1") == "fo:session:A1"
-    assert names.login_attempts_key("ip", "1.2.3.4") == "fo:login-attempts:ip:1.2.3.4"
+    assert names.login_attempts_key("A123") == "fo:login-attempts:client:A123"
     assert names.ratelimit_key("api", "1.2.3.4", 7) == "fo:ratelimit:api:1.2.3.4:7"
 
 

@@ -84,14 +84,14 @@ def _error(reason: str, retry_after: int | None = None, message: str | None = No
     )
 
 
-async def _over_limit(request: Request, scope: str, who: str, limit: int, window_s: int) -> int:
-    """Seconds to wait when ``who`` is over its limit, else 0.
+async def _over_limit(request: Request, client_code: str, limit: int, window_s: int) -> int:
+    """Seconds to wait when ``client_code`` is over its limit, else 0.
 
-    The window opens at ``who``'s first attempt and lasts ``window_s`` (a counter whose TTL is
+    The window opens at the code's first attempt and lasts ``window_s`` (a counter whose TTL is
     set only when it is created), so attempts are never split across a clock boundary.
     """
     reader = request.app.state.reader
-    key = reader.names.login_attempts_key(scope, who)
+    key = reader.names.login_attempts_key(client_code)
     try:
         async with reader.client.pipeline(transaction=True) as pipe:
             pipe.set(key, 0, ex=window_s, nx=True)
@@ -110,13 +110,12 @@ async def login(body: LoginRequest, request: Request, settings: SettingsDep) -> 
     # Per address, the RATE_LIMIT_LOGIN middleware applies; this guards one account from many.
     wait = await _over_limit(
         request,
-        "client",
         body.client_code,
         settings.login_attempts_per_client,
         settings.login_attempts_window_s,
     )
     if wait:
-        log.info("login attempts limited", extra={"scope": "client"})
+        log.info("login attempts limited", extra={"client_code": body.client_code})
         return _error("too_many_attempts", retry_after=wait)
     assert settings.secret_key is not None
     credentials = {
